@@ -1,0 +1,129 @@
+#include "strbuf.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pv_sb_reserve(pv_strbuf *b, size_t extra)
+{
+    if (b->oom || b->cap - b->len > extra)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len <= extra)
+        cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        b->oom = 1;
+        return;
+    }
+    b->data = d;
+    b->cap = cap;
+}
+
+void pv_sb_putn(pv_strbuf *b, const char *s, size_t n)
+{
+    pv_sb_reserve(b, n + 1);
+    if (b->oom)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void pv_sb_puts(pv_strbuf *b, const char *s) { pv_sb_putn(b, s, strlen(s)); }
+
+void pv_sb_putc(pv_strbuf *b, char c) { pv_sb_putn(b, &c, 1); }
+
+void pv_sb_printf(pv_strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    pv_sb_reserve(b, (size_t)n + 1);
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void pv_sb_u64(pv_strbuf *b, uint64_t v)
+{
+    char tmp[24];
+    int i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    pv_sb_putn(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void pv_sb_i64(pv_strbuf *b, int64_t v)
+{
+    if (v < 0) {
+        pv_sb_putc(b, '-');
+        pv_sb_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        pv_sb_u64(b, (uint64_t)v);
+    }
+}
+
+void pv_sb_double(pv_strbuf *b, double v)
+{
+    if (!isfinite(v)) {
+        pv_sb_puts(b, "0");
+        return;
+    }
+    char tmp[40];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    /* JSON needs a number that jansson reads as real when it is not integral. */
+    pv_sb_puts(b, tmp);
+}
+
+void pv_sb_json_str(pv_strbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!s) {
+        pv_sb_puts(b, "null");
+        return;
+    }
+    pv_sb_putc(b, '"');
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        pv_sb_putn(b, run, (size_t)(s - run));
+        run = s + 1;
+        switch (ch) {
+        case '"': pv_sb_puts(b, "\\\""); break;
+        case '\\': pv_sb_puts(b, "\\\\"); break;
+        case '\n': pv_sb_puts(b, "\\n"); break;
+        case '\t': pv_sb_puts(b, "\\t"); break;
+        case '\r': pv_sb_puts(b, "\\r"); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+            pv_sb_putn(b, u, 6);
+        }
+        }
+    }
+    pv_sb_putn(b, run, (size_t)(s - run));
+    pv_sb_putc(b, '"');
+}
+
+void pv_sb_free(pv_strbuf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
