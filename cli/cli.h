@@ -49,7 +49,16 @@ int pv_cli_write_output(const char *cmd, const char *path, const char *text);
 /* A progress bar on stderr unless quiet or not a terminal; free with pv_progress_bar_free(). */
 pv_progress_bar *pv_cli_progress(void);
 
-/* Commands. */
+/* Commands, one cmd_NAME.c each, grouped by the module they front. */
+/* analyzer */
+
+/* emulator */
+
+/* costmodel */
+
+/* provisioner */
+
+/* utilities */
 int cmd_version(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 

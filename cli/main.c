@@ -9,9 +9,18 @@ static int cmd_help(int argc, char **argv);
 
 /* Register only commands that really work. */
 static const pv_command commands[] = {
-    {"help", cmd_help, "", "list commands, or show one command's help"},
+    /* binary and source analysis (analyzer/) */
+
+    /* dynamic profiling (emulator/) */
+
+    /* hardware model and prediction (costmodel/) */
+
+    /* planning and launching (provisioner/) */
+
+    /* utilities */
     {"validate", cmd_validate, "PROFILE...", "check demand-profile files against the schema"},
     {"version", cmd_version, "", "show prevision's version and the library versions it runs with"},
+    {"help", cmd_help, "", "list commands, or show one command's help"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
