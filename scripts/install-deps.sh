@@ -23,7 +23,7 @@ BOOKWORM_PKGS=(
     libpapi-dev papi-tools libhwloc-dev hwloc
     libcmocka-dev libelf-dev libdw-dev elfutils
     libjansson-dev libsqlite3-dev sqlite3 valgrind
-    libclang-rt-19-dev gzip bzip2 xz-utils
+    libclang-rt-19-dev gzip bzip2 xz-utils python3 python3-jsonschema
 )
 TRIXIE_PKGS=(libunicorn-dev libunicorn2t64 libcapstone-dev libcapstone5)
 
