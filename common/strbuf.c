@@ -90,6 +90,22 @@ void pv_sb_double(pv_strbuf *b, double v)
     pv_sb_puts(b, tmp);
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0 if the bytes there are not one. */
+static int utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
+        return 0; /* overlong or surrogate */
+    if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
+        return 0;
+    return n;
+}
+
 void pv_sb_json_str(pv_strbuf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -99,12 +115,18 @@ void pv_sb_json_str(pv_strbuf *b, const char *s)
     }
     pv_sb_putc(b, '"');
     const char *run = s;
-    for (; *s; s++) {
+    while (*s) {
         unsigned char ch = (unsigned char)*s;
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
+        if (ch >= 0x20 && ch != '"' && ch != '\\' && ch < 0x80) {
+            s++;
             continue;
+        }
+        int n = ch >= 0x80 ? utf8_len((const unsigned char *)s) : 1;
+        if (ch >= 0x80 && n > 0) {
+            s += n;
+            continue;
+        }
         pv_sb_putn(b, run, (size_t)(s - run));
-        run = s + 1;
         switch (ch) {
         case '"': pv_sb_puts(b, "\\\""); break;
         case '\\': pv_sb_puts(b, "\\\\"); break;
@@ -112,10 +134,15 @@ void pv_sb_json_str(pv_strbuf *b, const char *s)
         case '\t': pv_sb_puts(b, "\\t"); break;
         case '\r': pv_sb_puts(b, "\\r"); break;
         default: {
+            /* Control characters, and bytes that are not UTF-8 (file names and
+             * symbols may hold any bytes): written as the Latin-1 code point so
+             * the profile stays valid JSON that jansson reads back. */
             char u[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
             pv_sb_putn(b, u, 6);
         }
         }
+        s++;
+        run = s;
     }
     pv_sb_putn(b, run, (size_t)(s - run));
     pv_sb_putc(b, '"');

@@ -187,6 +187,28 @@ static void round_trip(void **state)
     }
 }
 
+static void non_utf8_names_survive(void **state)
+{
+    (void)state;
+    pv_profile *p = make_profile(), *q = NULL;
+    char *text = NULL;
+    free(p->files[0]);
+    p->files[0] = strdup("caf\xe9\x01.c");  /* Latin-1 byte and a control character */
+    free(p->functions[0].name);
+    p->functions[0].name = strdup("na\xc3\xafve_\xe2\x82\xac"); /* valid UTF-8 kept as is */
+    assert_int_equal(pv_profile_to_string(p, &text, 1), PV_OK);
+    assert_non_null(strstr(text, "caf\\u00e9\\u0001.c"));
+    assert_non_null(strstr(text, "na\xc3\xafve_\xe2\x82\xac"));
+    int rc = pv_profile_parse(text, strlen(text), "utf8", &q);
+    if (rc)
+        fail_msg("%s", pv_error_last());
+    assert_string_equal(q->files[0], "caf\xc3\xa9\x01.c");
+    assert_string_equal(q->functions[0].name, p->functions[0].name);
+    free(text);
+    pv_profile_free(p);
+    pv_profile_free(q);
+}
+
 static void lookups(void **state)
 {
     (void)state;
@@ -326,6 +348,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
         cmocka_unit_test(lookups),
+        cmocka_unit_test(non_utf8_names_survive),
         cmocka_unit_test(rejects_bad_fields),
         cmocka_unit_test(rejects_bad_json),
         cmocka_unit_test(inconsistent_model_is_not_written),
