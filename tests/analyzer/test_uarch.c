@@ -1,0 +1,62 @@
+/* Tests for analyzer/uarch.c: built-in tables and the block cycle bound. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "prevision/analyzer.h"
+
+static void find_and_host(void **state)
+{
+    (void)state;
+    assert_true(pv_uarch_count() >= 3);
+    const char *want[] = {"zen4", "zen5", "skylake"};
+    for (int i = 0; i < 3; i++) {
+        const pv_uarch *u = pv_uarch_find(want[i]);
+        assert_non_null(u);
+        assert_string_equal(u->name, want[i]);
+        assert_int_equal(u->version, PV_UARCH_VERSION);
+        for (int c = 0; c < PV_MIX_NCLASSES; c++) {
+            assert_true(u->rthroughput[c] > 0);
+            assert_true(u->group[c] < u->ngroups);
+        }
+    }
+    assert_non_null(pv_uarch_find("ZEN4"));
+    assert_null(pv_uarch_find("pentium4"));
+    assert_int_equal(pv_error_last_code(), PV_ERR_NOTFOUND);
+    assert_non_null(strstr(pv_error_last(), "known: zen4, zen5, skylake"));
+    assert_non_null(pv_uarch_host());
+    assert_null(pv_uarch_at(pv_uarch_count()));
+}
+
+static void block_bounds(void **state)
+{
+    (void)state;
+    const pv_uarch *z4 = pv_uarch_find("zen4"), *skl = pv_uarch_find("skylake");
+    pv_mix m = {0};
+    m.n[PV_MIX_INT_ALU] = 8;
+    /* 4 ALUs: 8 adds take 2 cycles; issue alone would allow 8/6. */
+    assert_float_equal(pv_uarch_block_cycles(z4, &m, 8), 2.0, 1e-5);
+    m.n[PV_MIX_LOAD] = 9;
+    /* 3 load ports on Zen 4, 2 on Skylake. */
+    assert_float_equal(pv_uarch_block_cycles(z4, &m, 9), 3.0, 1e-5);
+    assert_float_equal(pv_uarch_block_cycles(skl, &m, 9), 4.5, 1e-5);
+    pv_mix e = {0};
+    assert_float_equal(pv_uarch_block_cycles(z4, &e, 0), 0.0, 1e-9);
+    assert_float_equal(pv_uarch_block_cycles(NULL, &m, 3), 0.0, 1e-9);
+    /* A user-filled table (what the cost model builds) works the same way. */
+    pv_uarch mine = *z4;
+    mine.issue_width = 1;
+    assert_float_equal(pv_uarch_block_cycles(&mine, &m, 9), 9.0, 1e-5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(find_and_host),
+        cmocka_unit_test(block_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
