@@ -1,0 +1,86 @@
+/* Private declarations shared by analyzer/source_*.c (the source front end). */
+#ifndef PV_SOURCE_INTERNAL_H
+#define PV_SOURCE_INTERNAL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "prevision/source.h"
+
+/* One translation unit to analyze: the compiler command as in the database. */
+typedef struct src_tu {
+    char *dir;   /* working directory of the command */
+    char *file;  /* absolute path of the main file */
+    int nargs;
+    char **args; /* compiler flags only: no compiler name, no -c/-o/-M*, no input file */
+} src_tu;
+
+/* A loop found by the AST pass. */
+typedef struct src_loop {
+    char *func;              /* enclosing function */
+    const char *kind;        /* "for", "while", "do" */
+    unsigned line, col, end_line;
+    int parent;              /* index in the TU's loop array, -1 for outermost */
+    unsigned depth;
+    char var[PV_POLY_NAMELEN]; /* induction variable, "" when none */
+    int64_t step;
+    pv_poly lo, trip;        /* initial value; trip count (exact when step is +-1) */
+    int trip_known;          /* trip derived */
+    char *trip_str;          /* printed trip count, with ceil() when rounding */
+    char *trip_max;          /* upper bound when the loop may exit early */
+    char *reason;            /* why the trip count is unknown */
+    int64_t trip_const;      /* constant trip count, -1 when not constant */
+    pv_poly total;           /* executions of the body over the whole function call */
+    int total_known;
+    int total_approx;        /* a ceil() was dropped on the way */
+    char *total_reason;
+    int innermost;
+    int omp;                 /* index in the TU's parallel array of the directive it is under, -1 */
+    /* collected while walking the body */
+    char **modified;
+    unsigned nmodified, capmodified;
+    int has_break, has_return, has_goto, has_longjmp;
+    json_t *ir;              /* array of IR loop records attached later, or NULL */
+} src_loop;
+
+/* An allocation site. */
+typedef struct src_alloc {
+    char *func;
+    const char *kind;        /* "malloc", "calloc", "realloc", "aligned_alloc", "posix_memalign", "wrapper", "vla", "static", "stack" */
+    char *callee;            /* wrapper name for kind "wrapper" */
+    unsigned line;
+    int loop;                /* innermost enclosing loop index, -1 */
+    int size_known;
+    pv_poly size;
+    char *size_str;
+    char *reason;
+} src_alloc;
+
+/* What the AST pass found in one TU. */
+typedef struct src_result {
+    char *file;
+    src_loop *loops;
+    unsigned nloops, caploops;
+    src_alloc *allocs;
+    unsigned nallocs, capallocs;
+    json_t *parallel;    /* array */
+    json_t *calls;       /* array */
+    json_t *diagnostics; /* array */
+    json_t *functions;   /* array: per-function work */
+    double parse_seconds;
+} src_result;
+
+/* AST pass over one TU with an index owned by the calling thread (void* = CXIndex). */
+int pv_source_ast_tu(void *index, const src_tu *tu, src_result *res);
+
+/* IR pass over one TU: compile to bitcode in @p tmpdir with @p clang and count
+ * per loop; appends IR loop objects to @p loops and diagnostics to @p diags. */
+int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops,
+                    json_t *diags);
+
+void pv_source_result_free(src_result *r);
+
+/* Base name of a path (pointer into it). */
+const char *pv_source_basename(const char *path);
+
+#endif

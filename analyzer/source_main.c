@@ -1,0 +1,570 @@
+/* The source analyzer's driver: reads the compile database, runs the AST
+ * pass over the TUs on a pool of threads (one CXIndex each, since a CXIndex
+ * is not safe to share), then the IR pass, attaches IR loops to AST loops by
+ * line, and assembles the profile's `source` section. */
+#include <clang-c/CXCompilationDatabase.h>
+#include <clang-c/Index.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "prevision/version.h"
+#include "source_internal.h"
+
+#ifndef PV_CLANG_PATH
+#define PV_CLANG_PATH "clang-19"
+#endif
+
+static void tu_free(src_tu *t)
+{
+    free(t->dir);
+    free(t->file);
+    for (int i = 0; i < t->nargs; i++)
+        free(t->args[i]);
+    free(t->args);
+}
+
+static char *path_join(const char *dir, const char *file)
+{
+    if (file[0] == '/' || !dir || !dir[0])
+        return strdup(file);
+    size_t n = strlen(dir) + strlen(file) + 2;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s", dir, file);
+    return s;
+}
+
+/* Keep a compile command's flags that matter for parsing: drop the compiler,
+ * the input, outputs and dependency-file options (libclang would write .d files). */
+static int filter_args(src_tu *t, int argc, const char *const *argv, const char *file_as_given)
+{
+    t->args = calloc((size_t)argc + 1, sizeof *t->args);
+    if (!t->args)
+        return PV_ERR_NOMEM;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-o") || !strcmp(a, "-MF") || !strcmp(a, "-MT") || !strcmp(a, "-MQ") || !strcmp(a, "-MJ")) {
+            i++;
+            continue;
+        }
+        if ((!strncmp(a, "-o", 2) && a[2]) || !strcmp(a, "-c") || !strcmp(a, "-S") || !strcmp(a, "-E") ||
+            !strcmp(a, "-M") || !strcmp(a, "-MM") || !strcmp(a, "-MD") || !strcmp(a, "-MMD") || !strcmp(a, "-MP") ||
+            !strcmp(a, "-MG") || !strcmp(a, "--") || !strcmp(a, "-fsyntax-only"))
+            continue;
+        if ((file_as_given && !strcmp(a, file_as_given)) || !strcmp(a, t->file))
+            continue;
+        if (!(t->args[t->nargs] = strdup(a)))
+            return PV_ERR_NOMEM;
+        t->nargs++;
+    }
+    return PV_OK;
+}
+
+static int load_database(const char *build_dir, src_tu **out, unsigned *nout)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/compile_commands.json", build_dir);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return pv_error_set(PV_ERR_NOTFOUND,
+                            "%s: no compile database; configure the build with -DCMAKE_EXPORT_COMPILE_COMMANDS=ON "
+                            "(or use bear) so that it writes compile_commands.json, or pass FILE.c -- FLAGS",
+                            path);
+    CXCompilationDatabase_Error err;
+    CXCompilationDatabase db = clang_CompilationDatabase_fromDirectory(build_dir, &err);
+    if (err != CXCompilationDatabase_NoError || !db)
+        return pv_error_set(PV_ERR_FORMAT, "%s: libclang cannot read this compile database (malformed JSON or entries)",
+                            path);
+    CXCompileCommands cmds = clang_CompilationDatabase_getAllCompileCommands(db);
+    unsigned n = cmds ? clang_CompileCommands_getSize(cmds) : 0;
+    int rc = PV_OK;
+    src_tu *tus = calloc(n ? n : 1, sizeof *tus);
+    unsigned ntus = 0;
+    if (!tus) {
+        rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (!n) {
+        rc = pv_error_set(PV_ERR_FORMAT, "%s: the compile database has no entries", path);
+        goto done;
+    }
+    for (unsigned i = 0; i < n && !rc; i++) {
+        CXCompileCommand c = clang_CompileCommands_getCommand(cmds, i);
+        CXString d = clang_CompileCommand_getDirectory(c), f = clang_CompileCommand_getFilename(c);
+        src_tu *t = &tus[ntus];
+        t->dir = strdup(clang_getCString(d));
+        t->file = path_join(t->dir, clang_getCString(f));
+        unsigned na = clang_CompileCommand_getNumArgs(c);
+        CXString *as = calloc(na ? na : 1, sizeof *as);
+        const char **av = calloc(na ? na : 1, sizeof *av);
+        if (!t->dir || !t->file || !as || !av)
+            rc = PV_ERR_NOMEM;
+        for (unsigned k = 0; !rc && k < na; k++) {
+            as[k] = clang_CompileCommand_getArg(c, k);
+            av[k] = clang_getCString(as[k]);
+        }
+        if (!rc)
+            rc = filter_args(t, (int)na, av, clang_getCString(f));
+        for (unsigned k = 0; as && av && k < na; k++)
+            if (av[k])
+                clang_disposeString(as[k]);
+        free(as);
+        free(av);
+        clang_disposeString(d);
+        clang_disposeString(f);
+        ntus++;
+        if (rc)
+            rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory", path);
+        /* the same file compiled twice (e.g. static and shared) is analyzed once */
+        for (unsigned k = 0; !rc && k + 1 < ntus; k++)
+            if (!strcmp(tus[k].file, t->file)) {
+                tu_free(t);
+                memset(t, 0, sizeof *t);
+                ntus--;
+                break;
+            }
+    }
+done:
+    if (cmds)
+        clang_CompileCommands_dispose(cmds);
+    clang_CompilationDatabase_dispose(db);
+    if (rc) {
+        for (unsigned i = 0; tus && i < ntus; i++)
+            tu_free(&tus[i]);
+        free(tus);
+        return rc;
+    }
+    *out = tus;
+    *nout = ntus;
+    return PV_OK;
+}
+
+/* The work list shared by the threads. */
+typedef struct pool {
+    const pv_source_options *opts;
+    src_tu *tus;
+    unsigned ntus;
+    src_result *res;
+    json_t **irloops, **irdiags; /* per TU */
+    int *rcs;
+    atomic_uint next;
+    atomic_uint done;
+    const char *tmpdir;
+    const char *clang;
+    int phase; /* 0 AST, 1 IR */
+    pthread_mutex_t lock;
+} pool;
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    CXIndex idx = p->phase == 0 ? clang_createIndex(0, 0) : NULL;
+    for (;;) {
+        unsigned i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->ntus)
+            break;
+        if (p->phase == 0)
+            p->rcs[i] = pv_source_ast_tu(idx, &p->tus[i], &p->res[i]);
+        else
+            p->rcs[i] = pv_source_ir_tu(p->clang, p->tmpdir, i, &p->tus[i], p->irloops[i], p->irdiags[i]);
+        unsigned d = atomic_fetch_add(&p->done, 1) + 1;
+        if (p->opts->progress) {
+            pthread_mutex_lock(&p->lock);
+            p->opts->progress(p->opts->progress_ud, p->phase == 0 ? "parsing" : "compiling", d, p->ntus);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+    if (idx)
+        clang_disposeIndex(idx);
+    return NULL;
+}
+
+static int run_pool(pool *p, unsigned nthreads)
+{
+    atomic_store(&p->next, 0);
+    atomic_store(&p->done, 0);
+    if (nthreads > p->ntus)
+        nthreads = p->ntus;
+    if (nthreads <= 1) {
+        worker(p);
+        return PV_OK;
+    }
+    pthread_t *th = calloc(nthreads, sizeof *th);
+    if (!th)
+        return pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
+    unsigned started = 0;
+    for (; started < nthreads; started++)
+        if (pthread_create(&th[started], NULL, worker, p))
+            break;
+    if (!started)
+        worker(p);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+    return PV_OK;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    return a && b && !strcmp(pv_source_basename(a), pv_source_basename(b));
+}
+
+/* Attach IR loops of one TU to its AST loops: the loop whose first line is
+ * the IR loop's !llvm.loop start line, else the innermost containing it. */
+static void attach_ir(src_result *r, json_t *irloops, json_t *unmatched)
+{
+    for (size_t k = 0; k < json_array_size(irloops); k++) {
+        json_t *o = json_array_get(irloops, k);
+        const char *file = json_string_value(json_object_get(o, "file"));
+        unsigned line = (unsigned)json_integer_value(json_object_get(o, "line"));
+        int best = -1;
+        for (unsigned i = 0; i < r->nloops; i++) {
+            src_loop *l = &r->loops[i];
+            if (file && file[0] && !same_file(file, r->file))
+                continue;
+            if (l->line == line) {
+                best = (int)i;
+                break;
+            }
+            if (l->line <= line && line <= l->end_line && (best < 0 || r->loops[best].depth < l->depth))
+                best = (int)i;
+        }
+        /* an OpenMP loop's IR carries the pragma's line: the loop after the directive */
+        for (unsigned i = 0; best < 0 && i < r->nloops; i++) {
+            json_t *d = r->loops[i].omp >= 0 ? json_array_get(r->parallel, (size_t)r->loops[i].omp) : NULL;
+            if (d && (unsigned)json_integer_value(json_object_get(d, "line")) == line)
+                best = (int)i;
+        }
+        if (best < 0) {
+            json_array_append(unmatched, o);
+            continue;
+        }
+        src_loop *l = &r->loops[best];
+        if (!l->ir)
+            l->ir = json_array();
+        json_t *c = json_deep_copy(o);
+        json_object_del(c, "file");
+        /* unrolled or vectorized: an IR iteration does several source iterations */
+        json_int_t ivs = json_integer_value(json_object_get(o, "iv_step"));
+        if (ivs < 0)
+            ivs = -ivs;
+        int64_t ss = l->step < 0 ? -l->step : l->step;
+        json_int_t per = l->trip_known && ss && ivs && ivs % ss == 0 && ivs / ss <= 64 ? ivs / ss : 1;
+        json_object_set_new(c, "source_iterations", json_integer(per));
+        json_array_append_new(l->ir, c);
+    }
+}
+
+/* Flops of one source-loop iteration from its first IR copy in the same
+ * function (inlined copies elsewhere count the same work), 0 if none. */
+static int64_t loop_flops(const src_loop *l, int *have)
+{
+    *have = 0;
+    if (!l->ir || !json_array_size(l->ir))
+        return 0;
+    json_t *pick = json_array_get(l->ir, 0);
+    for (size_t i = 0; i < json_array_size(l->ir); i++) {
+        json_t *o = json_array_get(l->ir, i);
+        const char *fn = json_string_value(json_object_get(o, "function"));
+        if (fn && l->func && !strcmp(fn, l->func)) {
+            pick = o;
+            break;
+        }
+    }
+    *have = 1;
+    double f = json_real_value(json_object_get(json_object_get(pick, "counts"), "flops"));
+    json_int_t per = json_integer_value(json_object_get(pick, "source_iterations"));
+    return (int64_t)(f / (double)(per > 0 ? per : 1) + 0.5);
+}
+
+static json_t *loop_json(const src_result *r, const src_loop *l, unsigned base)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "id", json_integer(base + (unsigned)(l - r->loops)));
+    json_object_set_new(o, "file", json_string(r->file));
+    if (l->func)
+        json_object_set_new(o, "function", json_string(l->func));
+    json_object_set_new(o, "line", json_integer(l->line));
+    json_object_set_new(o, "end_line", json_integer(l->end_line));
+    json_object_set_new(o, "column", json_integer(l->col));
+    json_object_set_new(o, "kind", json_string(l->kind));
+    json_object_set_new(o, "depth", json_integer(l->depth));
+    if (l->parent >= 0)
+        json_object_set_new(o, "parent", json_integer(base + (unsigned)l->parent));
+    if (l->var[0])
+        json_object_set_new(o, "var", json_string(l->var));
+    if (l->trip_known) {
+        json_object_set_new(o, "trip", json_string(l->trip_str));
+        if (l->trip_const >= 0)
+            json_object_set_new(o, "trip_count", json_integer(l->trip_const));
+        if (l->step != 1 && l->step != -1)
+            json_object_set_new(o, "trip_rounding", json_string("ceil"));
+        json_object_set_new(o, "step", json_integer(l->step));
+    } else {
+        json_object_set_new(o, "trip_unknown", json_string(l->reason ? l->reason : "not derived"));
+        if (l->trip_max)
+            json_object_set_new(o, "trip_max", json_string(l->trip_max));
+    }
+    if (l->total_known) {
+        char *s = pv_poly_str(&l->total);
+        if (s)
+            json_object_set_new(o, "total_iterations", json_string(s));
+        free(s);
+        if (l->total_approx)
+            json_object_set_new(o, "total_approx", json_true());
+    }
+    json_object_set_new(o, "innermost", json_boolean(l->innermost));
+    if (l->omp >= 0) {
+        json_t *d = json_array_get(r->parallel, (size_t)l->omp);
+        if (d && json_object_get(d, "pragma"))
+            json_object_set(o, "openmp", json_object_get(d, "pragma"));
+    }
+    if (l->ir)
+        json_object_set(o, "ir", l->ir);
+    return o;
+}
+
+static json_t *alloc_json(const src_result *r, const src_alloc *a)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "file", json_string(r->file));
+    if (a->func)
+        json_object_set_new(o, "function", json_string(a->func));
+    json_object_set_new(o, "line", json_integer(a->line));
+    json_object_set_new(o, "kind", json_string(a->kind));
+    if (a->callee)
+        json_object_set_new(o, "callee", json_string(a->callee));
+    if (a->size_known && a->size_str)
+        json_object_set_new(o, "bytes", json_string(a->size_str));
+    else
+        json_object_set_new(o, "bytes_unknown", json_string(a->reason ? a->reason : "not derived"));
+    if (a->loop >= 0) {
+        const src_loop *l = &r->loops[a->loop];
+        json_object_set_new(o, "loop_line", json_integer(l->line));
+        /* allocations per call of the function: the enclosing loop's total */
+        if (l->total_known) {
+            char *s = pv_poly_str(&l->total);
+            if (s)
+                json_object_set_new(o, "count", json_string(s));
+            free(s);
+        }
+    }
+    return o;
+}
+
+/* Add flops-based work to the per-function objects once IR counts are attached. */
+static void function_flops(src_result *r)
+{
+    for (size_t k = 0; k < json_array_size(r->functions); k++) {
+        json_t *fo = json_array_get(r->functions, k);
+        const char *name = json_string_value(json_object_get(fo, "name"));
+        pv_poly flops;
+        pv_poly_init(&flops);
+        int all = 1, any = 0;
+        for (unsigned i = 0; i < r->nloops; i++) {
+            src_loop *l = &r->loops[i];
+            if (!l->innermost || !l->func || !name || strcmp(l->func, name))
+                continue;
+            int have = 0;
+            int64_t f = loop_flops(l, &have);
+            if (!have || !l->total_known) {
+                all = 0;
+                continue;
+            }
+            if (f)
+                any = 1;
+            pv_poly_add_scaled(&flops, &flops, &l->total, f, 1);
+        }
+        if (all && any) {
+            char *s = pv_poly_str(&flops);
+            if (s)
+                json_object_set_new(fo, "flops", json_string(s));
+            free(s);
+        }
+        pv_poly_clear(&flops);
+    }
+}
+
+static void extend(json_t *dst, json_t *src)
+{
+    if (src)
+        json_array_extend(dst, src);
+}
+
+int pv_source_analyze(const pv_source_options *opts, void **out)
+{
+    if (!opts || !out || opts->version != PV_SOURCE_OPTIONS_VERSION || (!opts->build_dir == !opts->file))
+        return pv_error_set(PV_ERR_INVALID, "pv_source_analyze: give exactly one of build_dir and file, and "
+                                            "options initialized with PV_SOURCE_OPTIONS_INIT");
+    *out = NULL;
+    int rc = PV_OK;
+    src_tu *tus = NULL;
+    unsigned ntus = 0;
+    pool p = {.opts = opts};
+    char tmpdir[] = "/tmp/prevision-ir.XXXXXX";
+    int have_tmp = 0;
+    json_t *src = NULL;
+    pthread_mutex_init(&p.lock, NULL);
+    json_object_seed(0); /* before threads create JSON objects */
+    if (opts->build_dir) {
+        if ((rc = load_database(opts->build_dir, &tus, &ntus)))
+            goto done;
+    } else {
+        struct stat st;
+        if (stat(opts->file, &st) != 0) {
+            rc = pv_error_set(PV_ERR_NOTFOUND, "%s: no such source file", opts->file);
+            goto done;
+        }
+        tus = calloc(1, sizeof *tus);
+        char cwd[PATH_MAX];
+        if (!tus || !getcwd(cwd, sizeof cwd)) {
+            rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory", opts->file);
+            goto done;
+        }
+        ntus = 1;
+        tus[0].dir = strdup(cwd);
+        tus[0].file = path_join(cwd, opts->file);
+        const char **av = calloc((size_t)opts->nargs + 2, sizeof *av);
+        if (!tus[0].dir || !tus[0].file || !av) {
+            free(av);
+            rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory", opts->file);
+            goto done;
+        }
+        av[0] = "cc";
+        for (int i = 0; i < opts->nargs; i++)
+            av[i + 1] = opts->args[i];
+        rc = filter_args(&tus[0], opts->nargs + 1, av, opts->file);
+        free(av);
+        if (rc) {
+            rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory", opts->file);
+            goto done;
+        }
+    }
+    p.tus = tus;
+    p.ntus = ntus;
+    p.res = calloc(ntus, sizeof *p.res);
+    p.rcs = calloc(ntus, sizeof *p.rcs);
+    p.irloops = calloc(ntus, sizeof *p.irloops);
+    p.irdiags = calloc(ntus, sizeof *p.irdiags);
+    if (!p.res || !p.rcs || !p.irloops || !p.irdiags) {
+        rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
+        goto done;
+    }
+    unsigned nthreads = opts->threads;
+    if (!nthreads) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        nthreads = c > 0 ? (unsigned)c : 1;
+    }
+    if ((rc = run_pool(&p, nthreads)))
+        goto done;
+    for (unsigned i = 0; i < ntus; i++)
+        if (p.rcs[i]) {
+            rc = p.rcs[i];
+            pv_error_set(rc, "%s: AST pass failed: %s", tus[i].file, pv_strerror(rc));
+            goto done;
+        }
+    if (opts->ir) {
+        if (!mkdtemp(tmpdir)) {
+            rc = pv_error_set(PV_ERR_IO, "%s: cannot create a temporary directory for bitcode", tmpdir);
+            goto done;
+        }
+        have_tmp = 1;
+        for (unsigned i = 0; i < ntus; i++)
+            if (!(p.irloops[i] = json_array()) || !(p.irdiags[i] = json_array())) {
+                rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
+                goto done;
+            }
+        p.phase = 1;
+        p.tmpdir = tmpdir;
+        p.clang = opts->clang ? opts->clang : PV_CLANG_PATH;
+        if ((rc = run_pool(&p, nthreads)))
+            goto done;
+        for (unsigned i = 0; i < ntus; i++)
+            if (p.rcs[i]) {
+                rc = p.rcs[i];
+                goto done;
+            }
+    }
+    /* assemble */
+    src = json_object();
+    json_t *loops = json_array(), *allocs = json_array(), *par = json_array(), *calls = json_array(),
+           *diags = json_array(), *funcs = json_array(), *unm = json_array(), *tulist = json_array();
+    if (!src || !loops || !allocs || !par || !calls || !diags || !funcs || !unm || !tulist) {
+        json_decref(loops), json_decref(allocs), json_decref(par), json_decref(calls);
+        json_decref(diags), json_decref(funcs), json_decref(unm), json_decref(tulist);
+        rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
+        goto done;
+    }
+    json_object_set_new(src, "generator", json_string("prevision " PV_VERSION_STRING));
+    json_object_set_new(src, "ir_pass", json_boolean(opts->ir));
+    json_object_set_new(src, "translation_units", tulist);
+    json_object_set_new(src, "loops", loops);
+    json_object_set_new(src, "allocations", allocs);
+    json_object_set_new(src, "parallel", par);
+    json_object_set_new(src, "calls", calls);
+    json_object_set_new(src, "functions", funcs);
+    json_object_set_new(src, "diagnostics", diags);
+    unsigned base = 0;
+    for (unsigned i = 0; i < ntus; i++) {
+        src_result *r = &p.res[i];
+        json_array_append_new(tulist, json_string(tus[i].file));
+        if (p.irloops[i])
+            attach_ir(r, p.irloops[i], unm);
+        function_flops(r);
+        for (unsigned k = 0; k < r->nloops; k++)
+            if (json_array_append_new(loops, loop_json(r, &r->loops[k], base))) {
+                rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
+                goto done;
+            }
+        for (unsigned k = 0; k < r->nallocs; k++)
+            if (json_array_append_new(allocs, alloc_json(r, &r->allocs[k]))) {
+                rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
+                goto done;
+            }
+        base += r->nloops;
+        extend(par, r->parallel);
+        extend(calls, r->calls);
+        extend(funcs, r->functions);
+        extend(diags, r->diagnostics);
+        if (p.irdiags[i])
+            extend(diags, p.irdiags[i]);
+    }
+    if (json_array_size(unm))
+        json_object_set_new(src, "unmatched_ir_loops", unm);
+    else
+        json_decref(unm);
+done:
+    for (unsigned i = 0; i < ntus; i++) {
+        if (p.res)
+            pv_source_result_free(&p.res[i]);
+        if (p.irloops)
+            json_decref(p.irloops[i]);
+        if (p.irdiags)
+            json_decref(p.irdiags[i]);
+        tu_free(&tus[i]);
+    }
+    free(tus);
+    free(p.res);
+    free(p.rcs);
+    free(p.irloops);
+    free(p.irdiags);
+    if (have_tmp)
+        rmdir(tmpdir);
+    pthread_mutex_destroy(&p.lock);
+    if (rc) {
+        json_decref(src);
+        return rc;
+    }
+    *out = src;
+    return PV_OK;
+}
