@@ -55,6 +55,8 @@ pv_progress_bar *pv_cli_progress(void);
 /* emulator */
 
 /* costmodel */
+int cmd_calibrate(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* provisioner */
 
