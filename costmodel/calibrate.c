@@ -440,6 +440,9 @@ static int measure_memory(cal *c)
     uint64_t max = c->o->quick ? (64ull << 20) : (512ull << 20);
     if (max < 4 * llc_size && !c->o->quick)
         max = 4 * llc_size > (1ull << 30) ? (1ull << 30) : 4 * llc_size;
+    /* Tests shrink the sweep along with the time per measurement. */
+    if (c->o->scale > 0 && c->o->scale < 1)
+        max = (uint64_t)((double)max * c->o->scale);
     if (m->topo.memory && max > m->topo.memory / 8)
         max = m->topo.memory / 8;
     if (max < (1u << 20))

@@ -277,7 +277,11 @@ void *pv_kern_chase(uint64_t n, void *start)
 }
 #endif
 
-int pv_cpu_has(int f)
+static int cpu_has(int f);
+
+int pv_cpu_has(int f) { return cpu_has(f) != 0; }
+
+static int cpu_has(int f)
 {
 #if defined(__x86_64__)
     __builtin_cpu_init();
@@ -293,6 +297,9 @@ int pv_cpu_has(int f)
     case PV_F_SHA: {
         /* __builtin_cpu_supports has no "sha" on every compiler: CPUID leaf 7, EBX bit 29. */
         unsigned a, b, c, d;
+        __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+        if (a < 7)
+            return 0;
         __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
         return (b >> 29) & 1;
     }

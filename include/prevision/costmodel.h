@@ -225,7 +225,8 @@ typedef struct pv_calibrate_options {
     int drop_caches;             /**< 1: may write /proc/sys/vm/drop_caches */
     int use_papi;                /**< 1 (default): use PAPI when it has counters */
     unsigned reps;               /**< repetitions per figure, 0 = default (3 quick, 7 full) */
-    double scale;                /**< time per measurement factor, 0 = 1.0 (tests use less) */
+    double scale;                /**< factor on time per measurement and (below 1) on the largest
+                                      memory working set; 0 = 1.0 (tests use less) */
     const char *tmpdir;          /**< where the file-read test writes, NULL = cache dir or /tmp */
     uint32_t only;               /**< PV_CAL_* mask of parts to run, 0 = all */
     pv_progress_fn progress;
