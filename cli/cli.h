@@ -57,6 +57,8 @@ int pv_cli_analyze_source(int argc, char **argv);
 /* emulator */
 
 /* costmodel */
+int cmd_calibrate(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* provisioner */
 

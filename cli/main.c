@@ -15,6 +15,8 @@ static const pv_command commands[] = {
     /* dynamic profiling (emulator/) */
 
     /* hardware model and prediction (costmodel/) */
+    {"calibrate", cmd_calibrate, "", "measure this host (topology, per-class costs, memory, warm-up costs)"},
+    {"predict", cmd_predict, "PROFILE", "predict a profiled program's run time on this host"},
 
     /* planning and launching (provisioner/) */
 

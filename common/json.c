@@ -12,12 +12,13 @@
 #include <unistd.h>
 
 #include "prevision/error.h"
-#include "schemas.h" /* generated: pv_schema_profile_text */
+#include "schemas.h" /* generated: pv_schema_profile_text, pv_schema_machine_text */
 
 const char *pv_schema_text(pv_schema_id id)
 {
     switch (id) {
     case PV_SCHEMA_PROFILE: return pv_schema_profile_text;
+    case PV_SCHEMA_MACHINE: return pv_schema_machine_text;
     default: return NULL;
     }
 }

@@ -26,6 +26,7 @@ extern "C" {
 /** The schemas compiled into the library. */
 typedef enum pv_schema_id {
     PV_SCHEMA_PROFILE = 0, /**< docs/schema/profile.schema.json */
+    PV_SCHEMA_MACHINE,     /**< docs/schema/machine.schema.json */
     PV_SCHEMA_NSCHEMAS
 } pv_schema_id;
 
