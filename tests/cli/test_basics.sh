@@ -25,9 +25,10 @@ expect_exit 0 "$PREVISION" help validate
 expect_in "$PV_TMP/out" "usage: prevision validate"
 expect_exit 2 "$PREVISION" help nosuch
 
-# Every registered command has --help that exits 0 and starts with its usage line.
+# Every registered command has --help that exits 0, prints a usage line and names the command.
 for cmd in $("$PREVISION" help | awk '/^commands:/{on=1;next} /^$/{on=0} on{print $1}'); do
     expect_exit 0 "$PREVISION" "$cmd" --help
-    expect_in "$PV_TMP/out" "usage: prevision $cmd"
+    expect_in "$PV_TMP/out" "usage: prevision "
+    expect_in "$PV_TMP/out" "$cmd"
 done
 finish
