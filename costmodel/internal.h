@@ -53,6 +53,7 @@ int pv_papi_probe(char *version, size_t vlen, char *note, size_t nlen);
 
 /* A PAPI session counting PAPI_TOT_CYC (and PAPI_TOT_INS when possible). */
 typedef struct pv_papi pv_papi;
+/* PV_ERR_UNSUPPORTED when the host has no usable counters (the caller falls back to timers). */
 int pv_papi_open(pv_papi **out);
 int pv_papi_start(pv_papi *p);
 /* Stops and returns the cycles counted since start (instructions in *insns if non-NULL). */

@@ -37,7 +37,22 @@ int pv_papi_probe(char *version, size_t vlen, char *note, size_t nlen)
         return 0;
     }
     if (PAPI_query_event(PAPI_TOT_CYC) != PAPI_OK) {
-        snprintf(note, nlen, "PAPI has %d counters but no PAPI_TOT_CYC", n);
+        snprintf(note, nlen, "PAPI component %s reports %d hardware counters but no PAPI_TOT_CYC event", ci ? ci->name : "0", n);
+        return 0;
+    }
+    /* A VM may advertise counters the hypervisor never lets the guest read
+     * (seen here: 6 counters, every preset unavailable). Only a counting
+     * session that really starts and stops proves they work. */
+    int es = PAPI_NULL, ok = 0;
+    long long v = 0;
+    if (PAPI_create_eventset(&es) == PAPI_OK) {
+        ok = PAPI_add_event(es, PAPI_TOT_CYC) == PAPI_OK && PAPI_start(es) == PAPI_OK && PAPI_stop(es, &v) == PAPI_OK;
+        PAPI_cleanup_eventset(es);
+        PAPI_destroy_eventset(&es);
+    }
+    if (!ok) {
+        snprintf(note, nlen, "PAPI component %s reports %d hardware counters but cannot count PAPI_TOT_CYC (virtualized PMU?)",
+                 ci ? ci->name : "0", n);
         return 0;
     }
     snprintf(note, nlen, "PAPI component %s: %d hardware counters", ci ? ci->name : "0", n);
@@ -60,7 +75,8 @@ int pv_papi_open(pv_papi **out)
     }
     p->eventset = PAPI_NULL;
     if (PAPI_create_eventset(&p->eventset) != PAPI_OK || PAPI_add_event(p->eventset, PAPI_TOT_CYC) != PAPI_OK) {
-        rc = pv_error_set(PV_ERR_BACKEND, "PAPI: cannot count PAPI_TOT_CYC on this host");
+        rc = pv_error_set(PV_ERR_UNSUPPORTED,
+                          "PAPI: cannot count PAPI_TOT_CYC on this host (counters not exposed); use the timer method");
         goto done;
     }
     p->nevents = 1;
