@@ -22,9 +22,18 @@ typedef struct level {
     int pow2;
 } level;
 
+/* Last-level lines seen (track_cold): open addressing on line + 1, 0 = empty. */
+typedef struct lineset {
+    uint64_t *keys;
+    size_t cap, n; /* cap is a power of two */
+    int failed;
+} lineset;
+
 struct pve_cache {
     uint32_t nlevels;
     int counting;
+    int track_cold;
+    lineset seen;
     pve_cache_level_stats *cur; /* stats while counting, sink otherwise */
     level lv[PVE_CACHE_MAXLEVELS];
     pve_cache_level_stats stats[PVE_CACHE_MAXLEVELS];
@@ -137,6 +146,7 @@ int pve_cache_new(pve_cache **out, const pve_cache_config *cfg)
         }
     }
     pve_cache_invalidate(c);
+    c->track_cold = cfg->track_cold != 0;
     c->counting = 1;
     c->cur = c->stats;
     *out = c;
@@ -153,6 +163,7 @@ void pve_cache_free(pve_cache *c)
         return;
     for (uint32_t i = 0; i < PVE_CACHE_MAXLEVELS; i++)
         free(c->lv[i].tags);
+    free(c->seen.keys);
     free(c);
 }
 
@@ -191,6 +202,57 @@ void pve_cache_invalidate(pve_cache *c)
 {
     for (uint32_t i = 0; i < c->nlevels; i++)
         memset(c->lv[i].tags, 0xff, c->lv[i].nsets * c->lv[i].assoc * sizeof *c->lv[i].tags);
+}
+
+static size_t line_slot(uint64_t key, size_t cap)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
+}
+
+/* @return 1 when @p line was not in the set (it is now). */
+static int lineset_add(lineset *s, uint64_t line)
+{
+    uint64_t key = line + 1;
+    size_t i;
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1u << 16;
+        uint64_t *k = s->failed ? NULL : calloc(cap, sizeof *k);
+        if (!k) {
+            /* Without room the line cannot be remembered; calling it seen keeps the counts conservative. */
+            s->failed = 1;
+            return 0;
+        }
+        for (size_t j = 0; j < s->cap; j++)
+            if (s->keys[j]) {
+                i = line_slot(s->keys[j], cap);
+                while (k[i])
+                    i = (i + 1) & (cap - 1);
+                k[i] = s->keys[j];
+            }
+        free(s->keys);
+        s->keys = k;
+        s->cap = cap;
+    }
+    i = line_slot(key, s->cap);
+    while (s->keys[i]) {
+        if (s->keys[i] == key)
+            return 0;
+        i = (i + 1) & (s->cap - 1);
+    }
+    s->keys[i] = key;
+    s->n++;
+    return 1;
+}
+
+int pve_cache_cold_failed(const pve_cache *c)
+{
+    return c->seen.failed;
+}
+
+/* A line that missed every level: cold if never seen before. */
+static int is_cold(pve_cache *c, uint64_t addr)
+{
+    return c->track_cold && lineset_add(&c->seen, addr >> c->lv[c->nlevels - 1].line_bits);
 }
 
 /* Look line @p block up in @p l and make it the set's most recent.
@@ -248,6 +310,7 @@ static unsigned access_lines(pve_cache *c, uint64_t first, uint64_t last, unsign
     pve_cache_level_stats *st = c->cur;
     uint32_t lb0 = c->lv[0].line_bits;
     unsigned reached, missed = 0; /* levels reached / missed, deepest over the lines */
+    int cold = 0;
     for (uint64_t b = first;; b++) {
         uint64_t a = b << lb0;
         unsigned k = 0;
@@ -255,14 +318,18 @@ static unsigned access_lines(pve_cache *c, uint64_t first, uint64_t last, unsign
             k++;
         if (k > missed)
             missed = k;
+        if (k == c->nlevels && is_cold(c, a))
+            cold = 1;
         if (b == last)
             break;
     }
     reached = missed < c->nlevels ? missed + 1 : c->nlevels;
     for (unsigned k = 0; k < reached; k++)
         count_access(&st[k], w);
-    for (unsigned k = 0; k < missed; k++)
+    for (unsigned k = 0; k < missed; k++) {
         count_miss(&st[k], w);
+        st[k].cold_misses += (unsigned)cold;
+    }
     return missed;
 }
 
@@ -291,7 +358,10 @@ unsigned pve_cache_access(pve_cache *c, uint64_t addr, uint32_t size, int is_wri
             return k;
         count_miss(&st[k], w);
     }
-    return k;
+    if (is_cold(c, addr))
+        for (k = 0; k < c->nlevels; k++)
+            st[k].cold_misses++;
+    return c->nlevels;
 }
 
 unsigned pve_cache_access_count(pve_cache *c, uint64_t addr, uint32_t size, int is_write, pve_cache_counts *b)

@@ -59,10 +59,16 @@ typedef struct pve_cache_config {
     int version;                                      /**< PVE_CACHE_CONFIG_VERSION */
     uint32_t nlevels;                                 /**< 1 .. PVE_CACHE_MAXLEVELS */
     pve_cache_level_config levels[PVE_CACHE_MAXLEVELS];
+    /** 1: remember every last-level line the simulator has seen, and count
+     *  a miss to a line never seen before as cold (cold_misses). For
+     *  sampled simulation, where such a line may have been touched while
+     *  the simulator was not looking; costs a hash probe per last-level
+     *  miss and 8 bytes (or so) per distinct line. */
+    int track_cold;
 } pve_cache_config;
 #define PVE_CACHE_CONFIG_VERSION 1
 /** An empty configuration; fill levels[] or call pve_cache_config_default(). */
-#define PVE_CACHE_CONFIG_INIT {PVE_CACHE_CONFIG_VERSION, 0, {{{0}, 0, 0, 0}}}
+#define PVE_CACHE_CONFIG_INIT {PVE_CACHE_CONFIG_VERSION, 0, {{{0}, 0, 0, 0}}, 0}
 
 /**
  * The level used when the topology does not describe one: @p level is 1
@@ -90,6 +96,8 @@ typedef struct pve_cache_level_stats {
     uint64_t read_misses;  /**< of those, misses */
     uint64_t write_misses;
     uint64_t writebacks;   /**< dirty lines evicted from this level */
+    uint64_t cold_misses;  /**< of the misses, those to a line never seen before (track_cold only;
+                                such an access misses every level, so all levels count it) */
 } pve_cache_level_stats;
 
 /**
@@ -173,8 +181,14 @@ void pve_cache_get_stats(const pve_cache *c, pve_cache_level_stats *out);
 /** Zero the counters (the contents stay). */
 void pve_cache_reset_stats(pve_cache *c);
 
-/** Invalidate every line (the counters stay). */
+/** Invalidate every line (the counters and the lines seen for track_cold stay). */
 void pve_cache_invalidate(pve_cache *c);
+
+/**
+ * @return 1 when track_cold could not grow its table of seen lines (out of
+ * memory): from then on, misses to unknown lines are not classified cold.
+ */
+int pve_cache_cold_failed(const pve_cache *c);
 
 #ifdef __cplusplus
 }

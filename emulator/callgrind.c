@@ -250,9 +250,14 @@ static uint32_t block_containing(const pv_profile *p, uint64_t addr)
     return addr < b->addr + (b->size ? b->size : 1) ? lo - 1 : PV_NONE;
 }
 
-static uint64_t scaled(uint64_t v, double f)
+static uint64_t scaled(uint64_t v, double factor)
 {
-    return f > 0 && f < 1 ? (uint64_t)llround((double)v / f) : v;
+    return factor == 1 ? v : (uint64_t)llround((double)v * factor);
+}
+
+static int sampled(const pv_dynamic *d)
+{
+    return d->ncaches && d->caches[0].sampled_fraction > 0 && d->caches[0].sampled_fraction < 1;
 }
 
 /* Print a compressed name: "(id) name" the first time, "(id)" after. */
@@ -305,21 +310,34 @@ int pve_callgrind_format(const pv_profile *p, const pve_callgrind_options *opts,
                                 "(%u objects)", i, d->counts[i].object, d->nobjects);
 
     evname[0] = "Ir";
-    scale[0] = 1;
+    for (uint32_t k = 0; k < MAXEV; k++)
+        scale[k] = 1;
     if (d->block_cache) {
         static const char *mid[] = {"D2mr", "D2mw", "D3mr", "D3mw"};
+        double raw[MAXEV] = {0};
         nlev = d->ncaches;
         evname[1] = "Dr";
         evname[2] = "Dw";
-        scale[1] = scale[2] = d->caches[0].sampled_fraction;
         nev = 3;
         for (uint32_t k = 0; k < nlev; k++) {
             int last = k > 0 && k == nlev - 1;
             evname[nev] = k == 0 ? "D1mr" : last ? "DLmr" : mid[2 * (k - 1)];
             evname[nev + 1] = k == 0 ? "D1mw" : last ? "DLmw" : mid[2 * (k - 1) + 1];
-            scale[nev] = scale[nev + 1] = d->caches[k].sampled_fraction;
             nev += 2;
         }
+        /* Sampled: per-block figures are as measured; scale each level so
+         * that its blocks add up to the level's whole-run estimate. */
+        for (uint32_t i = 0; i < d->ncounts; i++) {
+            const pv_block_cache *bc = &d->block_cache[i];
+            raw[1] += (double)bc->dr + (double)bc->dw;
+            for (uint32_t k = 0; k < nlev; k++)
+                raw[3 + 2 * k] += (double)bc->mr[k] + (double)bc->mw[k];
+        }
+        if (sampled(d) && raw[1] > 0)
+            scale[1] = scale[2] = (double)d->caches[0].accesses / raw[1];
+        for (uint32_t k = 0; k < nlev; k++)
+            if (sampled(d) && raw[3 + 2 * k] > 0)
+                scale[3 + 2 * k] = scale[4 + 2 * k] = (double)d->caches[k].misses / raw[3 + 2 * k];
     }
 
     if (!(syms = calloc(d->nobjects ? d->nobjects : 1, sizeof *syms)) ||
@@ -417,9 +435,9 @@ int pve_callgrind_format(const pv_profile *p, const pve_callgrind_options *opts,
         fprintf(f, "desc: %s cache: %" PRIu64 " B, %u B, %u-way associative\n", cs->name ? cs->name : "?", cs->size,
                 cs->line, cs->assoc);
     }
-    if (d->block_cache && nlev && d->caches[0].sampled_fraction > 0 && d->caches[0].sampled_fraction < 1)
-        fprintf(f, "desc: Cache events: sampled simulation (%.3g%% of accesses measured), counts extrapolated to "
-                "the whole run\n", 100 * d->caches[0].sampled_fraction);
+    if (d->block_cache && sampled(d))
+        fprintf(f, "desc: Cache events: sampled simulation (%.3g%% of accesses measured), per-block counts scaled "
+                "to the whole-run estimate of each level\n", 100 * d->caches[0].sampled_fraction);
     fputs("desc: Costs: self costs only (the profile has no dynamic call edges)\n", f);
     fputs("positions: line\n", f);
     fputs("event: Ir : Instructions executed\n", f);

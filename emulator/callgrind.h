@@ -20,9 +20,11 @@
  *    are named by the nearest function symbol of that object's ELF symbol
  *    table (.symtab, else .dynsym, read with libelf), else "0xADDR", with
  *    file "???" and line 0.
- *  - in sampled mode the cache events are extrapolated: each level's
- *    measured per-block counts divided by its sampled_fraction (rounded),
- *    and a desc line says so.
+ *  - in sampled mode (sampled_fraction < 1) the cache events are
+ *    extrapolated: the measured per-block figures of each level are scaled
+ *    so that they add up to that level's whole-run estimate in
+ *    pv_dynamic.caches (Dr and Dw to L1d's accesses, D1mr and D1mw to its
+ *    misses, ...), rounded per line, and a desc line says so.
  *
  * Self costs only: a profile has no dynamic call edges (pv_function.callees
  * are static edges without counts), and splitting a callee's cost among its

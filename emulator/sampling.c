@@ -7,6 +7,8 @@
 
 #include "prevision/error.h"
 
+_Static_assert(PVE_CACHE_MAXLEVELS == PV_CACHE_MAX_LEVELS, "per-block figures in the profile hold every level");
+
 int pve_sampler_new(pve_sampler **out, const pve_sampler_options *o, pve_cache *cache)
 {
     pve_sampler *s;
@@ -68,6 +70,7 @@ static void close_window(pve_sampler *s, uint64_t now)
         w->accesses[k] = st[k].reads + st[k].writes - s->at_start[k].reads - s->at_start[k].writes;
         w->misses[k] = st[k].read_misses + st[k].write_misses - s->at_start[k].read_misses -
                        s->at_start[k].write_misses;
+        w->cold[k] = st[k].cold_misses - s->at_start[k].cold_misses;
     }
 }
 
@@ -115,18 +118,25 @@ pve_sample_phase pve_sampler_advance_(pve_sampler *s, uint64_t now)
     return p;
 }
 
-int pve_sampler_finish(pve_sampler *s, uint64_t now, pve_estimate *out)
+int pve_sampler_finish(pve_sampler *s, uint64_t now, uint64_t footprint_bytes, pve_estimate *out)
 {
     int rc;
+    pve_cache_config cfg = PVE_CACHE_CONFIG_INIT;
     if (s->phase == PVE_SAMPLE_MEASURE)
         close_window(s, now);
     s->phase = PVE_SAMPLE_OFF;
     s->next = UINT64_MAX;
     pve_cache_set_counting(s->cache, 0);
-    rc = pve_sample_estimate(s->w, s->nw, pve_cache_nlevels(s->cache), now, out);
+    cfg.nlevels = pve_cache_nlevels(s->cache);
+    for (uint32_t k = 0; k < cfg.nlevels; k++)
+        cfg.levels[k] = *pve_cache_level(s->cache, k);
+    rc = pve_sample_estimate(s->w, s->nw, &cfg, now, footprint_bytes, out);
     if (rc == PV_OK && s->failed)
         rc = pv_error_set(PV_ERR_NOMEM, "cache sampler: out of memory recording windows; the estimate uses "
                           "the %zu windows recorded", s->nw);
+    if (rc == PV_OK && pve_cache_cold_failed(s->cache))
+        rc = pv_error_set(PV_ERR_NOMEM, "cache sampler: out of memory remembering the lines seen; later misses "
+                          "to unseen lines were taken as warm");
     return rc;
 }
 
@@ -154,13 +164,24 @@ double pve_t975(uint64_t df)
     return 1.96 + 2.5 / (double)df;
 }
 
-/* Ratio estimate of the total of y (indexed per window by @p get) over T units. */
-static void ratio_total(const pve_window *w, size_t n, uint32_t lvl, int misses, double T, double f, double *est,
-                        double *ci)
+/* Per-window quantity of a level: accesses, or misses with cold ones weighed by q. */
+static double wval(const pve_window *w, uint32_t lvl, int what, double q)
+{
+    switch (what) {
+    case 0:
+        return (double)w->accesses[lvl];
+    default:
+        return (double)(w->misses[lvl] - w->cold[lvl]) + q * (double)w->cold[lvl];
+    }
+}
+
+/* Ratio estimate of the total of a window quantity over T units, and its 95% half-width. */
+static void ratio_total(const pve_window *w, size_t n, uint32_t lvl, int what, double q, double T, double f,
+                        double *est, double *ci)
 {
     double sy = 0, su = 0, ss = 0, r;
     for (size_t i = 0; i < n; i++) {
-        sy += (double)(misses ? w[i].misses[lvl] : w[i].accesses[lvl]);
+        sy += wval(&w[i], lvl, what, q);
         su += (double)w[i].units;
     }
     r = su > 0 ? sy / su : 0;
@@ -174,7 +195,7 @@ static void ratio_total(const pve_window *w, size_t n, uint32_t lvl, int misses,
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        double e = (double)(misses ? w[i].misses[lvl] : w[i].accesses[lvl]) - r * (double)w[i].units;
+        double e = wval(&w[i], lvl, what, q) - r * (double)w[i].units;
         ss += e * e;
     }
     double ubar = su / (double)n;
@@ -182,43 +203,57 @@ static void ratio_total(const pve_window *w, size_t n, uint32_t lvl, int misses,
     *ci = pve_t975(n - 1) * se;
 }
 
-int pve_sample_estimate(const pve_window *w, size_t n, uint32_t nlevels, uint64_t total_units, pve_estimate *out)
+int pve_sample_estimate(const pve_window *w, size_t n, const pve_cache_config *cfg, uint64_t total_units,
+                        uint64_t footprint_bytes, pve_estimate *out)
 {
     uint64_t measured = 0;
-    double f, T = (double)total_units;
+    double f, T = (double)total_units, ci;
+    int rc;
     memset(out, 0, sizeof *out);
-    if (nlevels < 1 || nlevels > PVE_CACHE_MAXLEVELS)
-        return pv_error_set(PV_ERR_INVALID, "cache sampler: %u levels, expected 1 to %d", nlevels,
-                            PVE_CACHE_MAXLEVELS);
+    if ((rc = pve_cache_config_check(cfg)))
+        return rc;
     for (size_t i = 0; i < n; i++)
         measured += w[i].units;
     if (measured > total_units)
         return pv_error_set(PV_ERR_INVALID, "cache sampler: the windows measured %llu units, more than the run's "
                             "%llu", (unsigned long long)measured, (unsigned long long)total_units);
-    out->nlevels = nlevels;
+    out->nlevels = cfg->nlevels;
     out->nwindows = n;
     out->total_units = total_units;
     out->measured_units = measured;
     f = total_units ? (double)measured / T : 0;
     out->fraction = f;
-    for (uint32_t k = 0; k < nlevels; k++) {
+    for (uint32_t k = 0; k < cfg->nlevels; k++) {
+        const pve_cache_level_config *lc = &cfg->levels[k];
         pve_level_estimate *e = &out->level[k];
-        double sm = 0, sa = 0, ss = 0, R;
-        ratio_total(w, n, k, 1, T, f, &e->misses, &e->misses_ci95);
-        ratio_total(w, n, k, 0, T, f, &e->accesses, &e->accesses_ci95);
+        double F = (double)footprint_bytes / lc->line, C = (double)(lc->size / lc->line);
+        double q = F > 0 ? f + (1 - f) * fmax(0, 1 - C / F) : 1;
+        double comp = (1 - q) * F;
+        double sy = 0, sa = 0, ss = 0, R;
+        e->cold_miss_prob = q;
+        ratio_total(w, n, k, 1, q, T, f, &e->misses, &e->misses_ci95);
+        e->misses += comp;
+        ratio_total(w, n, k, 1, 1, T, f, &e->misses_if_cold_missed, &ci);
+        ratio_total(w, n, k, 1, 0, T, f, &e->misses_if_cold_hit, &ci);
+        e->misses_if_cold_hit += F;
+        /* Every miss at one level is an access at the next: keep the estimates consistent. */
+        if (k == 0)
+            ratio_total(w, n, k, 0, q, T, f, &e->accesses, &e->accesses_ci95);
+        else
+            e->accesses = out->level[k - 1].misses, e->accesses_ci95 = out->level[k - 1].misses_ci95;
         for (size_t i = 0; i < n; i++) {
-            sm += (double)w[i].misses[k];
+            sy += wval(&w[i], k, 1, q);
             sa += (double)w[i].accesses[k];
         }
-        R = sa > 0 ? sm / sa : 0;
-        e->miss_rate = R;
+        R = sa > 0 ? sy / sa : 0;
+        e->miss_rate = e->accesses > 0 ? e->misses / e->accesses : 0;
         if (f >= 1 && n > 0) {
             e->miss_rate_ci95 = 0;
         } else if (n < 2 || sa <= 0) {
             e->miss_rate_ci95 = -1;
         } else {
             for (size_t i = 0; i < n; i++) {
-                double d = (double)w[i].misses[k] - R * (double)w[i].accesses[k];
+                double d = wval(&w[i], k, 1, q) - R * (double)w[i].accesses[k];
                 ss += d * d;
             }
             double abar = sa / (double)n;
@@ -226,4 +261,51 @@ int pve_sample_estimate(const pve_window *w, size_t n, uint32_t nlevels, uint64_
         }
     }
     return PV_OK;
+}
+
+int pve_cache_stats_to_profile(const pve_cache *c, const pve_estimate *est, pv_cache_stats **out, uint32_t *n)
+{
+    uint32_t nl = pve_cache_nlevels(c);
+    pve_cache_level_stats st[PVE_CACHE_MAXLEVELS];
+    pv_cache_stats *v = calloc(nl, sizeof *v);
+    *out = NULL;
+    *n = 0;
+    if (!v)
+        return pv_error_set(PV_ERR_NOMEM, "cache statistics: out of memory");
+    pve_cache_get_stats(c, st);
+    for (uint32_t k = 0; k < nl; k++) {
+        const pve_cache_level_config *l = pve_cache_level(c, k);
+        if (!(v[k].name = strdup(l->name))) {
+            for (uint32_t j = 0; j < k; j++)
+                free(v[j].name);
+            free(v);
+            return pv_error_set(PV_ERR_NOMEM, "cache statistics: out of memory");
+        }
+        v[k].size = l->size;
+        v[k].line = l->line;
+        v[k].assoc = l->assoc;
+        if (est && k < est->nlevels) {
+            v[k].accesses = (uint64_t)llround(est->level[k].accesses);
+            v[k].misses = (uint64_t)llround(est->level[k].misses);
+            v[k].sampled_fraction = est->fraction;
+            v[k].misses_ci95 = est->level[k].misses_ci95;
+        } else {
+            v[k].accesses = st[k].reads + st[k].writes;
+            v[k].misses = st[k].read_misses + st[k].write_misses;
+            v[k].sampled_fraction = 1;
+        }
+    }
+    *out = v;
+    *n = nl;
+    return PV_OK;
+}
+
+void pve_cache_counts_to_profile(const pve_cache_counts *in, pv_block_cache *out)
+{
+    out->dr = in->dr;
+    out->dw = in->dw;
+    for (uint32_t k = 0; k < PV_CACHE_MAX_LEVELS; k++) {
+        out->mr[k] = in->mr[k];
+        out->mw[k] = in->mw[k];
+    }
 }

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "cachesim.h"
+#include "prevision/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,9 +53,9 @@ typedef struct pve_sampler_options {
 } pve_sampler_options;
 #define PVE_SAMPLER_OPTIONS_VERSION 1
 /** Default schedule, in instructions: see docs/cache-simulation.md for why. */
-#define PVE_SAMPLER_DEFAULT_PERIOD 20000000u
-#define PVE_SAMPLER_DEFAULT_WARMUP 400000u
-#define PVE_SAMPLER_DEFAULT_MEASURE 400000u
+#define PVE_SAMPLER_DEFAULT_PERIOD 10000000u
+#define PVE_SAMPLER_DEFAULT_WARMUP 500000u
+#define PVE_SAMPLER_DEFAULT_MEASURE 200000u
 #define PVE_SAMPLER_OPTIONS_INIT                                                                       \
     {PVE_SAMPLER_OPTIONS_VERSION, PVE_SAMPLER_DEFAULT_PERIOD, PVE_SAMPLER_DEFAULT_WARMUP,              \
      PVE_SAMPLER_DEFAULT_MEASURE, 0}
@@ -65,16 +66,21 @@ typedef struct pve_window {
     uint64_t units;                          /**< length measured */
     uint64_t accesses[PVE_CACHE_MAXLEVELS];  /**< accesses per level (reads + writes) */
     uint64_t misses[PVE_CACHE_MAXLEVELS];    /**< misses per level */
+    uint64_t cold[PVE_CACHE_MAXLEVELS];      /**< of the misses, cold ones (lines never seen before) */
 } pve_window;
 
 /** Whole-run estimate for one level. Confidence half-widths are < 0 when unknown (fewer than 2 windows). */
 typedef struct pve_level_estimate {
-    double accesses;        /**< estimated accesses over the whole run */
+    double accesses;        /**< estimated accesses over the whole run (below L1: the level above's misses) */
     double accesses_ci95;   /**< half-width of its 95% confidence interval */
-    double misses;          /**< estimated misses over the whole run */
+    double misses;          /**< estimated misses over the whole run (cold misses weighed, see pve_sample_estimate) */
     double misses_ci95;
-    double miss_rate;       /**< misses / accesses at this level (ratio of the sums over windows) */
+    double miss_rate;       /**< misses / accesses at this level */
     double miss_rate_ci95;
+    double cold_miss_prob;  /**< q: the probability given to a cold miss of being a miss at this level */
+    double misses_if_cold_missed; /**< estimate with q = 1: every cold miss a miss (an upper bound) */
+    double misses_if_cold_hit;    /**< estimate with q = 0: cold misses hit, plus one compulsory miss per
+                                       footprint line (when the footprint is known) */
 } pve_level_estimate;
 
 /** Whole-run estimate. */
@@ -147,11 +153,14 @@ static inline int pve_sample_hooks_on(pve_sample_phase p)
 /**
  * End of the run at count @p now: close an open measured window (a partial
  * window counts with its real length), turn counting off, and estimate the
- * whole run into @p out.
+ * whole run into @p out with pve_sample_estimate() (the cache's geometry,
+ * @p footprint_bytes: the bytes of distinct data pages the run touched, 0
+ * when unknown).
  * @return PV_OK; PV_ERR_NOMEM when a window could not be recorded during
- *         the run (the estimate then uses the windows that were).
+ *         the run, or the cache could not remember the lines it saw (the
+ *         estimate then uses what was recorded).
  */
-int pve_sampler_finish(pve_sampler *s, uint64_t now, pve_estimate *out);
+int pve_sampler_finish(pve_sampler *s, uint64_t now, uint64_t footprint_bytes, pve_estimate *out);
 
 /** @return the windows closed so far; @p n receives their number. */
 const pve_window *pve_sampler_windows(const pve_sampler *s, size_t *n);
@@ -162,24 +171,61 @@ uint64_t pve_sampler_switches(const pve_sampler *s);
 /**
  * Extrapolate measured windows to a run of @p total_units.
  *
- * For each level and each of y = misses, accesses, the estimate is the
- * ratio estimator Y = T * sum(y_i) / sum(u_i) (T = total_units, u_i the
- * window lengths); its standard error is
+ * Ratio estimators: for a per-window quantity y (accesses or misses at a
+ * level), Y = T * sum(y_i) / sum(u_i) (T = total_units, u_i the window
+ * lengths), with standard error
  *   SE(Y) = (T / mean(u)) * sqrt((1 - f) * s^2 / n),
  *   s^2 = sum((y_i - r u_i)^2) / (n - 1),  r = sum(y_i) / sum(u_i),
- * with f = sum(u_i) / T the sampled fraction (finite-population
- * correction; f = 1 gives an exact figure). The miss rate is
- * R = sum(m_i) / sum(a_i) with SE(R) = sqrt((1 - f) sum((m_i - R a_i)^2)
- * / (n (n - 1))) / mean(a). Confidence half-widths are t(n-1, 0.975) * SE;
- * with fewer than two windows they are -1 (unknown), except when f = 1.
+ * where f = sum(u_i) / T is the sampled fraction (finite-population
+ * correction; f = 1 gives an exact figure). Confidence half-widths are
+ * t(n-1, 0.975) * SE; with fewer than two windows they are -1 (unknown),
+ * except when f = 1.
  *
- * @param w        windows (may be NULL when @p n is 0)
- * @param nlevels  levels in each window, 1..PVE_CACHE_MAXLEVELS
- * @param out      filled; with no windows everything is 0 and the CIs -1
- * @return PV_OK or PV_ERR_INVALID (bad nlevels, or windows longer in all than @p total_units).
+ * Cold misses. A sampled simulator misses on a line it has never seen
+ * (pve_window.cold), although the program may have touched that line while
+ * the simulator was not looking, and a large cache would then hold it.
+ * Counted as misses, such cold misses inflate the L2/L3 figures of any
+ * program whose working set fits there. Given the run's data footprint F
+ * (in lines of the level; @p footprint_bytes), a level of C lines counts a
+ * cold miss as a miss with probability
+ *   q = f + (1 - f) * max(0, 1 - C / F)
+ * (a line of an F-line working set survives in a C-line cache with
+ * probability C/F under independent references; everything seen when
+ * f = 1), and adds the compulsory misses the program must take anyway,
+ * (1 - q) * F, which the windows' cold misses, now mostly counted as hits,
+ * no longer carry. So misses = T * sum(warm_i + q cold_i) / sum(u_i) +
+ * (1 - q) F, and with an unknown footprint (0) q = 1. The miss rate is
+ * misses / accesses, with the interval of sum(warm_i + q cold_i) /
+ * sum(a_i): SE(R) = sqrt((1 - f) sum((y_i - R a_i)^2) / (n (n - 1))) /
+ * mean(a).
+ *
+ * @param w               windows (may be NULL when @p n is 0)
+ * @param cfg             the simulated geometry (levels, sizes, lines)
+ * @param footprint_bytes the run's data footprint in bytes, 0 when unknown
+ * @param out             filled; with no windows everything is 0 and the CIs -1
+ * @return PV_OK or PV_ERR_INVALID (bad configuration, or windows longer in
+ *         all than @p total_units).
  */
-int pve_sample_estimate(const pve_window *w, size_t n, uint32_t nlevels, uint64_t total_units,
-                        pve_estimate *out);
+int pve_sample_estimate(const pve_window *w, size_t n, const pve_cache_config *cfg, uint64_t total_units,
+                        uint64_t footprint_bytes, pve_estimate *out);
+
+/**
+ * The profile's per-level cache statistics (pv_dynamic.caches).
+ * @param c    the simulator (its geometry, and its counters when @p est is NULL)
+ * @param est  NULL for a full simulation: counters copied, sampled_fraction 1,
+ *             misses_ci95 0; or a sampled run's estimate: whole-run accesses
+ *             and misses (rounded), the sampled fraction and the interval
+ *             (-1 when unknown)
+ * @param out  receives a calloc()ed array of pve_cache_nlevels(c) entries
+ *             with strdup()ed names: assign it to pv_dynamic.caches (the
+ *             profile then owns it) or free it yourself
+ * @param n    receives the number of entries
+ * @return PV_OK or PV_ERR_NOMEM.
+ */
+int pve_cache_stats_to_profile(const pve_cache *c, const pve_estimate *est, pv_cache_stats **out, uint32_t *n);
+
+/** Copy a block's counts into the profile's per-block figures (pv_dynamic.block_cache[i]). */
+void pve_cache_counts_to_profile(const pve_cache_counts *in, pv_block_cache *out);
 
 /** @return the 0.975 quantile of Student's t with @p df degrees of freedom (df >= 1). */
 double pve_t975(uint64_t df);

@@ -200,8 +200,9 @@ typedef struct pv_block_count {
 /**
  * Cache figures of one executed block (see pv_dynamic.block_cache), for the
  * levels of pv_dynamic.caches, L1d first. They are counts as measured: in
- * sampled mode only the measured windows count, and the whole-run estimate
- * is a count divided by the level's pv_cache_stats.sampled_fraction.
+ * sampled mode only the measured windows count; scaling a level's figures
+ * so that they add up to its whole-run pv_cache_stats.accesses (dr + dw)
+ * and misses (mr + mw) gives per-block estimates.
  */
 typedef struct pv_block_cache {
     uint64_t dr;                      /**< data reads simulated in the block */

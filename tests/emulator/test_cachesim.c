@@ -280,6 +280,57 @@ static void counting_switch(void **state)
     pve_cache_free(c);
 }
 
+/* Misses to lines never seen before are cold; a line seen, evicted and
+ * missed again is not. */
+static void cold_misses(void **state)
+{
+    (void)state;
+    pve_cache_config cfg = PVE_CACHE_CONFIG_INIT;
+    level_set(&cfg, 0, "L1d", 1024, 64, 2);
+    level_set(&cfg, 1, "L2", 4096, 128, 4); /* larger lines: seen at L2 granularity */
+    cfg.track_cold = 1;
+    pve_cache *c = make(&cfg);
+    pve_cache_access(c, 0x10000, 8, 0);
+    assert_int_equal(stats_of(c, 0).cold_misses, 1);
+    assert_int_equal(stats_of(c, 1).cold_misses, 1);
+    /* Same 128-byte L2 line, other L1 line: an L1 miss that hits L2, not cold. */
+    assert_int_equal(pve_cache_access(c, 0x10040, 8, 0), 1);
+    assert_int_equal(stats_of(c, 0).cold_misses, 1);
+    /* Thrash both levels with 64 other lines, then come back: a miss, not cold. */
+    for (uint64_t a = 0; a < 64; a++)
+        pve_cache_access(c, 0x100000 + a * 128, 8, 1);
+    assert_int_equal(stats_of(c, 1).cold_misses, 65);
+    assert_int_equal(pve_cache_access(c, 0x10000, 8, 0), 2);
+    assert_int_equal(stats_of(c, 1).cold_misses, 65);
+    assert_int_equal(misses(c, 1), 66);
+    /* A straddle over a seen and an unseen line is one cold miss. */
+    assert_int_equal(pve_cache_access(c, 0x10080 - 4, 8, 0), 2);
+    assert_int_equal(stats_of(c, 0).cold_misses, 66);
+    /* Counting off: lines are still remembered, nothing counted. */
+    pve_cache_set_counting(c, 0);
+    pve_cache_access(c, 0x900000, 8, 0);
+    pve_cache_set_counting(c, 1);
+    for (uint64_t a = 0; a < 64; a++)
+        pve_cache_access(c, 0x100000 + a * 128, 8, 1);
+    assert_int_equal(pve_cache_access(c, 0x900000, 8, 0), 2);
+    assert_int_equal(stats_of(c, 1).cold_misses, 66);
+    /* Many lines: the table grows and still knows every one. */
+    for (uint64_t a = 0; a < 200000; a++)
+        pve_cache_access(c, 0x40000000 + a * 128, 8, 0);
+    assert_int_equal(stats_of(c, 1).cold_misses, 66 + 200000);
+    for (uint64_t a = 0; a < 200000; a++)
+        pve_cache_access(c, 0x40000000 + a * 128, 8, 0);
+    assert_int_equal(stats_of(c, 1).cold_misses, 66 + 200000);
+    assert_int_equal(pve_cache_cold_failed(c), 0);
+    pve_cache_free(c);
+    /* Without track_cold nothing is cold. */
+    cfg.track_cold = 0;
+    c = make(&cfg);
+    pve_cache_access(c, 0x10000, 8, 0);
+    assert_int_equal(stats_of(c, 1).cold_misses, 0);
+    pve_cache_free(c);
+}
+
 static void bad_configs(void **state)
 {
     (void)state;
@@ -517,6 +568,7 @@ int main(void)
         cmocka_unit_test(straddling_accesses),
         cmocka_unit_test(non_power_of_two),
         cmocka_unit_test(counting_switch),
+        cmocka_unit_test(cold_misses),
         cmocka_unit_test(bad_configs),
         cmocka_unit_test(random_traces_match_reference),
     };

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -69,7 +70,7 @@ static void schedule_unit_steps(void **state)
     assert_int_equal(switches, 8); /* on at 5, off at 35, ... four times */
     assert_int_equal(pve_sampler_switches(s), switches);
     pve_estimate e;
-    assert_int_equal(pve_sampler_finish(s, 405, &e), PV_OK);
+    assert_int_equal(pve_sampler_finish(s, 405, 0, &e), PV_OK);
     assert_int_equal(e.nwindows, 4);
     assert_int_equal(e.measured_units, 80);
     assert_int_equal(e.total_units, 405);
@@ -137,7 +138,7 @@ static void schedule_edges(void **state)
     assert_int_equal(n, 2); /* [10,30) and [40,60); [70,..) is open */
     /* A measure window still open at the end counts with its real length. */
     pve_estimate e;
-    assert_int_equal(pve_sampler_finish(s, 85, &e), PV_OK);
+    assert_int_equal(pve_sampler_finish(s, 85, 0, &e), PV_OK);
     const pve_window *w = pve_sampler_windows(s, &n);
     assert_int_equal(n, 3);
     assert_int_equal(w[2].start, 70);
@@ -197,7 +198,7 @@ static void windows_count_measured_accesses(void **state)
         addr += 4096;
     }
     pve_estimate e;
-    assert_int_equal(pve_sampler_finish(s, 300, &e), PV_OK);
+    assert_int_equal(pve_sampler_finish(s, 300, 0, &e), PV_OK);
     size_t n;
     const pve_window *w = pve_sampler_windows(s, &n);
     assert_int_equal(n, 3);
@@ -222,9 +223,19 @@ static void windows_count_measured_accesses(void **state)
 
 #define NEAR(a, b) assert_true(fabs((double)(a) - (double)(b)) < 1e-9 * (1 + fabs((double)(b))))
 
+static pve_cache_config two_levels(void)
+{
+    pve_cache_config cfg = PVE_CACHE_CONFIG_INIT;
+    cfg.nlevels = 2;
+    cfg.levels[0] = (pve_cache_level_config){"L1d", 48 << 10, 64, 12};
+    cfg.levels[1] = (pve_cache_level_config){"L2", 1 << 20, 64, 16};
+    return cfg;
+}
+
 static void extrapolation_math(void **state)
 {
     (void)state;
+    pve_cache_config cfg = two_levels();
     /* Four windows of 100 units, misses 10 12 8 10, accesses 50 each, run of 10000 units.
      * r = 40/400 = 0.1, estimate 1000; s^2 = (0+4+4+0)/3 = 8/3; f = 0.04;
      * SE = (10000/100) sqrt(0.96 * (8/3) / 4) = 100 * 0.8 = 80; CI = t(3) * 80 = 3.182 * 80.
@@ -240,7 +251,7 @@ static void extrapolation_math(void **state)
         w[i].accesses[1] = m[i];
     }
     pve_estimate e;
-    assert_int_equal(pve_sample_estimate(w, 4, 2, 10000, &e), PV_OK);
+    assert_int_equal(pve_sample_estimate(w, 4, &cfg, 10000, 0, &e), PV_OK);
     assert_int_equal(e.nwindows, 4);
     assert_int_equal(e.measured_units, 400);
     NEAR(e.fraction, 0.04);
@@ -263,29 +274,120 @@ static void extrapolation_math(void **state)
     memset(v, 0, sizeof v);
     v[0].units = 100, v[0].misses[0] = 10, v[0].accesses[0] = 20;
     v[1].units = 50, v[1].misses[0] = 5, v[1].accesses[0] = 10;
-    assert_int_equal(pve_sample_estimate(v, 2, 1, 3000, &e), PV_OK);
+    assert_int_equal(pve_sample_estimate(v, 2, &cfg, 3000, 0, &e), PV_OK);
     NEAR(e.level[0].misses, 300);
     NEAR(e.level[0].misses_ci95, 0);
     NEAR(e.level[0].miss_rate, 0.5);
 
     /* One window: estimate, no interval. */
-    assert_int_equal(pve_sample_estimate(v, 1, 1, 1000, &e), PV_OK);
+    assert_int_equal(pve_sample_estimate(v, 1, &cfg, 1000, 0, &e), PV_OK);
     NEAR(e.level[0].misses, 100);
     assert_true(e.level[0].misses_ci95 < 0);
     assert_true(e.level[0].miss_rate_ci95 < 0);
     /* Everything measured: exact, even with one window. */
-    assert_int_equal(pve_sample_estimate(v, 1, 1, 100, &e), PV_OK);
+    assert_int_equal(pve_sample_estimate(v, 1, &cfg, 100, 0, &e), PV_OK);
     NEAR(e.level[0].misses, 10);
     NEAR(e.level[0].misses_ci95, 0);
     NEAR(e.level[0].miss_rate_ci95, 0);
     /* No windows. */
-    assert_int_equal(pve_sample_estimate(NULL, 0, 3, 1000, &e), PV_OK);
-    NEAR(e.level[2].misses, 0);
-    assert_true(e.level[2].misses_ci95 < 0);
+    assert_int_equal(pve_sample_estimate(NULL, 0, &cfg, 1000, 0, &e), PV_OK);
+    NEAR(e.level[1].misses, 0);
+    assert_true(e.level[1].misses_ci95 < 0);
     /* Windows longer than the run, or bad levels. */
-    assert_int_equal(pve_sample_estimate(v, 2, 1, 100, &e), PV_ERR_INVALID);
-    assert_int_equal(pve_sample_estimate(v, 2, 0, 1000, &e), PV_ERR_INVALID);
-    assert_int_equal(pve_sample_estimate(v, 2, PVE_CACHE_MAXLEVELS + 1, 1000, &e), PV_ERR_INVALID);
+    assert_int_equal(pve_sample_estimate(v, 2, &cfg, 100, 0, &e), PV_ERR_INVALID);
+    cfg.nlevels = 0;
+    assert_int_equal(pve_sample_estimate(v, 2, &cfg, 1000, 0, &e), PV_ERR_INVALID);
+    cfg.nlevels = PVE_CACHE_MAXLEVELS + 1;
+    assert_int_equal(pve_sample_estimate(v, 2, &cfg, 1000, 0, &e), PV_ERR_INVALID);
+}
+
+/* Cold misses weighed by the footprint. Four windows of 100 units in a run
+ * of 10000 (f = 0.04), each with 10 L2 misses of which 8 cold. L2 holds
+ * C = 16384 lines. */
+static void cold_misses_weighed(void **state)
+{
+    (void)state;
+    pve_cache_config cfg = two_levels();
+    pve_window w[4];
+    pve_estimate e;
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < 4; i++) {
+        w[i].units = 100;
+        w[i].accesses[0] = 1000, w[i].misses[0] = 50, w[i].cold[0] = 8;
+        w[i].accesses[1] = 50, w[i].misses[1] = 10, w[i].cold[1] = 8;
+    }
+    /* Unknown footprint: cold misses are misses (q = 1). */
+    assert_int_equal(pve_sample_estimate(w, 4, &cfg, 10000, 0, &e), PV_OK);
+    NEAR(e.level[1].cold_miss_prob, 1);
+    NEAR(e.level[1].misses, 1000);
+    NEAR(e.level[1].misses_if_cold_missed, 1000);
+    NEAR(e.level[1].misses_if_cold_hit, 200);
+    NEAR(e.level[1].accesses, 5000);
+    NEAR(e.level[1].miss_rate, 0.2);
+    /* A 512 KiB footprint (8192 lines) fits L2: q = f = 0.04, warm 2 + 0.32 per
+     * window -> 232, plus 0.96 * 8192 compulsory misses. */
+    assert_int_equal(pve_sample_estimate(w, 4, &cfg, 10000, 512 << 10, &e), PV_OK);
+    NEAR(e.level[1].cold_miss_prob, 0.04);
+    NEAR(e.level[1].misses, 232 + 0.96 * 8192);
+    NEAR(e.level[1].misses_if_cold_missed, 1000);
+    NEAR(e.level[1].misses_if_cold_hit, 200 + 8192);
+    /* ... but not L1 (768 lines): q = 0.04 + 0.96 * (1 - 768/8192) = 0.91. */
+    double q0 = 0.04 + 0.96 * (1 - 768.0 / 8192);
+    NEAR(e.level[0].cold_miss_prob, q0);
+    NEAR(e.level[0].misses, 10000 * (42 + q0 * 8) / 100 + (1 - q0) * 8192);
+    /* L2's accesses are L1's misses, and the rate their ratio. */
+    NEAR(e.level[1].accesses, e.level[0].misses);
+    NEAR(e.level[1].miss_rate, (232 + 0.96 * 8192) / e.level[0].misses);
+    /* 64 MiB (2^20 lines) does not fit: q = 0.04 + 0.96 * (1 - 1/64). */
+    assert_int_equal(pve_sample_estimate(w, 4, &cfg, 10000, 64u << 20, &e), PV_OK);
+    double q = 0.04 + 0.96 * (1 - 1.0 / 64);
+    NEAR(e.level[1].cold_miss_prob, q);
+    NEAR(e.level[1].misses, 10000 * 4 * (2 + q * 8) / 400 + (1 - q) * 1048576);
+    /* Everything measured: cold misses are real first touches (q = 1). */
+    assert_int_equal(pve_sample_estimate(w, 4, &cfg, 400, 512 << 10, &e), PV_OK);
+    NEAR(e.level[1].cold_miss_prob, 1);
+    NEAR(e.level[1].misses, 40);
+}
+
+static void profile_figures(void **state)
+{
+    (void)state;
+    pve_cache *c = small_cache();
+    pv_cache_stats *v = NULL;
+    uint32_t n = 0;
+    pve_cache_access(c, 0x1000, 8, 0);
+    pve_cache_access(c, 0x1000, 8, 1);
+    assert_int_equal(pve_cache_stats_to_profile(c, NULL, &v, &n), PV_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].name, "L1d");
+    assert_int_equal(v[0].size, 1024);
+    assert_int_equal(v[0].accesses, 2);
+    assert_int_equal(v[0].misses, 1);
+    assert_int_equal(v[1].accesses, 1);
+    assert_true(v[1].sampled_fraction == 1 && v[1].misses_ci95 == 0);
+    for (uint32_t k = 0; k < n; k++)
+        free(v[k].name);
+    free(v);
+    pve_estimate e = {0};
+    e.nlevels = 2;
+    e.fraction = 0.25;
+    e.level[0] = (pve_level_estimate){.accesses = 1000.4, .misses = 99.6, .misses_ci95 = 7};
+    e.level[1] = (pve_level_estimate){.accesses = 99.6, .misses = 10, .misses_ci95 = -1};
+    assert_int_equal(pve_cache_stats_to_profile(c, &e, &v, &n), PV_OK);
+    assert_int_equal(v[0].accesses, 1000);
+    assert_int_equal(v[0].misses, 100);
+    assert_true(v[0].misses_ci95 == 7 && v[0].sampled_fraction == 0.25);
+    assert_true(v[1].misses_ci95 < 0);
+    for (uint32_t k = 0; k < n; k++)
+        free(v[k].name);
+    free(v);
+    pve_cache_counts cc = {.dr = 3, .dw = 4, .mr = {1, 2, 3, 4}, .mw = {5, 6, 7, 8}};
+    pv_block_cache bc;
+    pve_cache_counts_to_profile(&cc, &bc);
+    assert_int_equal(bc.dw, 4);
+    assert_int_equal(bc.mr[3], 4);
+    assert_int_equal(bc.mw[0], 5);
+    pve_cache_free(c);
 }
 
 static void t_quantiles(void **state)
@@ -309,6 +411,8 @@ int main(void)
         cmocka_unit_test(bad_options),
         cmocka_unit_test(windows_count_measured_accesses),
         cmocka_unit_test(extrapolation_math),
+        cmocka_unit_test(cold_misses_weighed),
+        cmocka_unit_test(profile_figures),
         cmocka_unit_test(t_quantiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
