@@ -43,6 +43,8 @@ struct pva_scratch {
     size_t ncalls, callscap, nunknown, unknowncap;
     uint32_t *succ_off, *succ, *indeg;
     size_t socap, scap, indegcap;
+    pva_dep *deps;
+    size_t depscap;
 };
 
 pva_scratch *pva_scratch_new(void) { return calloc(1, sizeof(pva_scratch)); }
@@ -61,6 +63,7 @@ void pva_scratch_free(pva_scratch *s)
     free(s->succ_off);
     free(s->succ);
     free(s->indeg);
+    free(s->deps);
     free(s);
 }
 
@@ -625,29 +628,39 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
             uint32_t last = (lb + 1 < nb ? s->bfirst[lb + 1] : nr) - 1;
             out->loops[l].cond_addr = addr + s->r[last].off;
         }
-        pva_range *ranges = malloc(nb * sizeof *ranges);
-        if (!ranges) {
+        /* Dependency records of the instructions in loops: decoded once more
+         * here (not in the sweep: most instructions are in no loop), then
+         * the recurrence passes run on the records. */
+        uint32_t nin = 0;
+        for (uint32_t b = 0; b < nb; b++)
+            if (inner[b] != PV_NONE)
+                nin += out->blocks[b].ninsns;
+        if (GROW(s->deps, s->depscap, nin ? nin : 1)) {
             free(inner);
             goto nomem;
         }
         for (uint32_t l = 0; l < out->nloops; l++) {
             pv_mix m;
             memset(&m, 0, sizeof m);
-            uint32_t ni = 0, nrg = 0;
-            /* Address order: one pass over the ranges is one iteration. */
+            uint32_t ni = 0, nd = 0;
+            /* Address order: one pass over the records is one iteration. */
             for (uint32_t b = 0; b < nb; b++) {
                 if (inner[b] != l)
                     continue;
                 pv_mix_add(&m, &out->blocks[b].mix);
                 ni += out->blocks[b].ninsns;
-                ranges[nrg++] = (pva_range){code + (out->blocks[b].addr - addr), out->blocks[b].addr,
-                                            out->blocks[b].size};
+                uint32_t i0 = s->bfirst[b], i1 = b + 1 < nb ? s->bfirst[b + 1] : nr;
+                for (uint32_t i = i0; i < i1; i++) {
+                    const rec *x = &s->r[i];
+                    if (pva_decode(d, code + x->off, size - x->off, addr + x->off, &in) &&
+                        pva_dep_of(d, &in, c->uarch, &s->deps[nd]))
+                        nd++;
+                }
             }
             float tp = pv_uarch_block_cycles(c->uarch, &m, ni);
-            float rec_c = nrg ? pva_loop_recurrence(d, c->uarch, ranges, nrg) : 0;
+            float rec_c = nd ? pva_recurrence(c->uarch, s->deps, nd) : 0;
             out->loops[l].cycles = tp > rec_c ? tp : rec_c;
         }
-        free(ranges);
         free(inner);
     }
 

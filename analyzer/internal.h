@@ -29,6 +29,23 @@ typedef struct pva_range {
 } pva_range;
 float pva_loop_recurrence(pv_decoder *d, const pv_uarch *u, const pva_range *r, uint32_t nr);
 
+/* What the recurrence needs of one instruction, extracted once from the
+ * Capstone detail so that the passes over a loop body do not decode again. */
+#define PVA_DEP_MAXR 10
+#define PVA_DEP_MAXW 6
+typedef struct pva_dep {
+    uint8_t nr, nw;
+    uint8_t r[PVA_DEP_MAXR]; /* canonical registers read (not rsp/rip) */
+    uint8_t w[PVA_DEP_MAXW]; /* canonical registers written */
+    uint16_t addrbits;       /* bit i: r[i] forms the address of a load */
+    float start_min;         /* a load without address registers waits for the load latency */
+    float lat;               /* latency from inputs to outputs */
+} pva_dep;
+/* Fill @out for the instruction just decoded by @d (d->insn) into @in. @return 1, or 0 when Capstone cannot say. */
+int pva_dep_of(pv_decoder *d, const pv_insn *in, const pv_uarch *u, pva_dep *out);
+/* Per-iteration recurrence of a body given as dependency records, in order. */
+float pva_recurrence(const pv_uarch *u, const pva_dep *dep, uint32_t n);
+
 /* ------------------------------------------------------------------ */
 /* Whole-binary analysis (elf.c, functions.c, cfg.c, loops.c, lines.c,  */
 /* libs.c, binary.c)                                                    */
