@@ -470,11 +470,11 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
                 x->flags |= R_NORET;
                 s->mark[next] |= 2;
             }
-            if (in.flow == PV_FLOW_CALL && in.target - addr >= size) {
+            if (in.flow == PV_FLOW_CALL) {
                 if (pva_funcs_find(c->funcs, in.target) >= 0) {
                     if (push_u64(&s->calls, &s->ncalls, &s->callscap, in.target))
                         goto nomem;
-                } else if (pva_funcs_containing(c->funcs, in.target) < 0 && pva_elf_code_section(c->elf, in.target)) {
+                } else if (in.target - addr >= size && pva_elf_code_section(c->elf, in.target)) {
                     if (push_u64(&s->unknown, &s->nunknown, &s->unknowncap, in.target))
                         goto nomem;
                 }

@@ -122,7 +122,7 @@ int pv_libgroup_of_symbol(const char *name)
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
         const char *p = symbols[i].prefix;
         size_t pl = strlen(p);
-        if (nl <= pl || strncmp(name, p, pl))
+        if (nl < pl || strncmp(name, p, pl))
             continue;
         /* Short prefixes ("cu", "cl", "gz") only with a capital after them
          * (cuMemAlloc, clEnqueueNDRangeKernel, gzopen is lowercase: listed). */
