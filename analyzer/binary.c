@@ -10,6 +10,7 @@
  *    lines (lines.c), callees as function indices and library groups. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -219,7 +220,7 @@ static int assemble(pva_funcs *fs, const pva_elf *e, pva_lines *lines, pv_profil
     p->loops = calloc(nl ? nl : 1, sizeof *p->loops);
     if (!p->functions || !p->blocks || !p->loops)
         goto nomem;
-    uint32_t bi = 0, li = 0;
+    uint32_t bi = 0, li = 0, trimmed = 0;
     for (size_t i = 0; i < fs->n; i++) {
         pva_func *f = &fs->v[i];
         pva_fres *r = f->res;
@@ -275,6 +276,13 @@ static int assemble(pva_funcs *fs, const pva_elf *e, pva_lines *lines, pv_profil
         free(r->blocks); /* the edges now belong to the profile */
         r->blocks = NULL;
         r->nblocks = 0;
+        /* Hand the copied-out blocks back to the system as we go: without
+         * it the per-function arrays and p->blocks coexist, twice the
+         * memory of a large library's blocks at the peak. */
+        if (bi - trimmed > (1u << 18)) {
+            malloc_trim(0);
+            trimmed = bi;
+        }
         uint32_t l0 = li;
         for (uint32_t k = 0; k < r->nloops; k++) {
             pva_floop *x = &r->loops[k];

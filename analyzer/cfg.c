@@ -5,6 +5,7 @@
  *
  * Calls do not end a block (the block is flagged PV_BLOCK_CALL), except
  * calls to functions that never return. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -386,6 +387,10 @@ done:
     return maxend;
 }
 
+/* Estimates to 1/100 cycle: more digits would be noise, and short numbers keep a
+ * profile of millions of blocks small. */
+static float round2(float x) { return roundf(x * 100.0f) / 100.0f; }
+
 int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t fi, pva_fres *out)
 {
     const pva_func *f = &c->funcs->v[fi];
@@ -522,7 +527,7 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
             if (x->flow == PV_FLOW_CALL || x->flow == PV_FLOW_ICALL)
                 k->flags |= PV_BLOCK_CALL;
         }
-        k->cycles = pv_uarch_block_cycles(c->uarch, &k->mix, k->ninsns);
+        k->cycles = round2(pv_uarch_block_cycles(c->uarch, &k->mix, k->ninsns));
         out->ninsns += k->ninsns;
         pv_mix_add(&out->mix, &k->mix);
 
@@ -659,7 +664,7 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
             }
             float tp = pv_uarch_block_cycles(c->uarch, &m, ni);
             float rec_c = nd ? pva_recurrence(c->uarch, s->deps, nd) : 0;
-            out->loops[l].cycles = tp > rec_c ? tp : rec_c;
+            out->loops[l].cycles = round2(tp > rec_c ? tp : rec_c);
         }
         free(inner);
     }

@@ -59,7 +59,7 @@ int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, p
     uint32_t *mark = calloc(n + 1, sizeof *mark), *mark2 = calloc(n + 1, sizeof *mark2);
     uint32_t *work = malloc((n + 1) * sizeof *work);
     lp *lps = NULL;
-    uint32_t nlps = 0, lpcap = 0;
+    uint32_t nlps = 0, lpcap = 0, nL = 0;
     uint32_t *lp_of = malloc((n + 1) * sizeof *lp_of);
     pva_floop *L = NULL;
     uint32_t *order = NULL, *inner = NULL;
@@ -261,19 +261,62 @@ int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, p
         L[li].nblocks = nb;
         L[li].flags = irr ? PV_LOOP_IRREDUCIBLE : 0;
         L[li].parent = PV_NONE;
+        nL = li + 1;
+    }
+
+    nL = nlps;
+    /* An irreducible region is found once per entry with the same blocks:
+     * keep one loop per body (the one found first in DFS order, or the
+     * natural loop with that body), flagged irreducible. */
+    {
+        int any_irr = 0;
+        for (uint32_t i = 0; i < nL; i++)
+            any_irr |= (L[i].flags & PV_LOOP_IRREDUCIBLE) != 0;
+        if (any_irr) {
+            uint32_t w = 0;
+            for (uint32_t i = 0; i < nL; i++) {
+                int dup = -1;
+                for (uint32_t k = 0; k < w && dup < 0; k++) {
+                    if (L[k].nblocks != L[i].nblocks ||
+                        !((L[k].flags | L[i].flags) & PV_LOOP_IRREDUCIBLE))
+                        continue;
+                    stamp++;
+                    for (uint32_t m = 0; m < L[k].nblocks; m++)
+                        mark[L[k].blocks[m]] = stamp;
+                    uint32_t m = 0;
+                    while (m < L[i].nblocks && mark[L[i].blocks[m]] == stamp)
+                        m++;
+                    if (m == L[i].nblocks)
+                        dup = (int)k;
+                }
+                if (dup >= 0) {
+                    /* A natural loop with the same blocks keeps its header. */
+                    if (!(L[i].flags & PV_LOOP_IRREDUCIBLE) && (L[dup].flags & PV_LOOP_IRREDUCIBLE)) {
+                        free(L[dup].blocks);
+                        L[dup] = L[i];
+                    } else {
+                        free(L[i].blocks);
+                    }
+                    L[dup].flags |= PV_LOOP_IRREDUCIBLE;
+                    continue;
+                }
+                L[w++] = L[i];
+            }
+            nL = w;
+        }
     }
 
     /* Nesting. */
-    order = malloc(nlps * sizeof *order);
+    order = malloc(nL * sizeof *order);
     inner = malloc(n * sizeof *inner);
     if (!order || !inner)
         goto nomem;
-    for (uint32_t i = 0; i < nlps; i++)
+    for (uint32_t i = 0; i < nL; i++)
         order[i] = i;
-    qsort_r(order, nlps, sizeof *order, cmp_size_desc, L);
+    qsort_r(order, nL, sizeof *order, cmp_size_desc, L);
     for (uint32_t i = 0; i < n; i++)
         inner[i] = PV_NONE;
-    for (uint32_t k = 0; k < nlps; k++) {
+    for (uint32_t k = 0; k < nL; k++) {
         pva_floop *x = &L[order[k]];
         x->parent = inner[x->header];
         x->depth = x->parent == PV_NONE ? 1 : L[x->parent].depth + 1;
@@ -282,16 +325,16 @@ int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, p
     }
     /* Output: outer loops before inner ones (parents first). */
     {
-        pva_floop *out = malloc(nlps * sizeof *out);
-        uint32_t *newidx = malloc(nlps * sizeof *newidx);
+        pva_floop *out = malloc(nL * sizeof *out);
+        uint32_t *newidx = malloc(nL * sizeof *newidx);
         if (!out || !newidx) {
             free(out);
             free(newidx);
             goto nomem;
         }
-        for (uint32_t k = 0; k < nlps; k++)
+        for (uint32_t k = 0; k < nL; k++)
             newidx[order[k]] = k;
-        for (uint32_t k = 0; k < nlps; k++) {
+        for (uint32_t k = 0; k < nL; k++) {
             out[k] = L[order[k]];
             if (out[k].parent != PV_NONE)
                 out[k].parent = newidx[out[k].parent];
@@ -301,13 +344,13 @@ int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, p
         L = out;
     }
     *loops_out = L;
-    *nloops_out = nlps;
+    *nloops_out = nL;
     L = NULL;
     goto done;
 nomem:
     rc = pv_error_set(PV_ERR_NOMEM, "out of memory finding loops");
     if (L)
-        for (uint32_t i = 0; i < nlps; i++)
+        for (uint32_t i = 0; i < nL; i++)
             free(L[i].blocks);
 done:
     free(L);
