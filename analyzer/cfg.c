@@ -413,7 +413,7 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
     out->size = size;
     if (!size)
         goto done_ok;
-    if (GROW(s->mark, s->mcap, size + 1) || GROW(s->r, s->rcap, size))
+    if (GROW(s->mark, s->mcap, size + 1))
         goto nomem;
     memset(s->mark, 0, size + 1);
     s->njts = s->njtt = s->ncalls = s->nunknown = 0;
@@ -429,6 +429,8 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
             pending = 1;
             continue;
         }
+        if (nr == s->rcap && GROW(s->r, s->rcap, (size_t)nr + 1))
+            goto nomem;
         rec *x = &s->r[nr];
         x->off = (uint32_t)off;
         x->size = in.size;
@@ -459,7 +461,7 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
                 if (GROW(s->jts, s->jtscap, s->njts + 1))
                     goto nomem;
                 s->jts[s->njts++] = (jtab){(uint32_t)first, (uint32_t)(s->njtt - first)};
-                x->jt = (uint16_t)(s->njts <= 0xffff ? s->njts : 0);
+                x->jt = (uint16_t)(s->njts < 0xffff ? s->njts : 0); /* 0xffff: indirect tail call */
                 for (size_t j = first; j < s->njtt; j++)
                     s->mark[s->jtt[j] - addr] |= 2;
             } else if (k == 2) {
