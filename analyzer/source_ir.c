@@ -491,33 +491,45 @@ done:
     return PV_OK;
 }
 
-static void ir_diag(json_t *diags, const char *file, const char *msg)
+static void ir_diag(json_t *diags, const char *file, unsigned line, const char *msg)
 {
     json_t *o = json_object();
     if (!o)
         return;
     json_object_set_new(o, "file", json_string(file));
-    json_object_set_new(o, "line", json_integer(0));
+    json_object_set_new(o, "line", json_integer(line));
     json_object_set_new(o, "severity", json_string("error"));
     json_object_set_new(o, "pass", json_string("ir"));
     json_object_set_new(o, "message", json_string(msg));
     json_array_append_new(diags, o);
 }
 
-/* First "error:" line of the compiler's stderr, for the diagnostic. */
-static void first_error(const char *errpath, char *buf, size_t sz)
+/* First "FILE:LINE:COL: error: MSG" line of the compiler's stderr, for the diagnostic. */
+static void first_error(const char *errpath, char *file, size_t fsz, unsigned *line, char *buf, size_t sz)
 {
     snprintf(buf, sz, "clang could not compile the file to bitcode");
     FILE *f = fopen(errpath, "r");
     if (!f)
         return;
-    char line[512];
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, "error:")) {
-            line[strcspn(line, "\n")] = 0;
-            snprintf(buf, sz, "bitcode compile failed: %s", line);
-            break;
+    char text[1024];
+    while (fgets(text, sizeof text, f)) {
+        char *e = strstr(text, " error: ");
+        if (!e)
+            continue;
+        text[strcspn(text, "\n")] = 0;
+        snprintf(buf, sz, "bitcode compile failed: %s", e + 8);
+        /* FILE:LINE:COL: before the severity */
+        for (char *c = strchr(text, ':'); c && c < e; c = strchr(c + 1, ':')) {
+            char *end;
+            unsigned long l = strtoul(c + 1, &end, 10);
+            if (end > c + 1 && *end == ':' && l) {
+                *line = (unsigned)l;
+                snprintf(file, fsz, "%.*s", (int)(c - text), text);
+                break;
+            }
         }
+        break;
+    }
     fclose(f);
 }
 
@@ -567,8 +579,11 @@ int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const sr
     while (waitpid(pid, &status, 0) < 0)
         ;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        first_error(err, msg, sizeof msg);
-        ir_diag(diags, tu->file, msg);
+        char efile[1024];
+        unsigned eline = 0;
+        snprintf(efile, sizeof efile, "%s", tu->file);
+        first_error(err, efile, sizeof efile, &eline, msg, sizeof msg);
+        ir_diag(diags, efile, eline, msg);
         goto done;
     }
     char *emsg = NULL;
@@ -576,11 +591,11 @@ int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const sr
     if (LLVMCreateMemoryBufferWithContentsOfFile(bc, &buf, &emsg)) {
         snprintf(msg, sizeof msg, "cannot read the bitcode: %s", emsg ? emsg : "?");
         LLVMDisposeMessage(emsg);
-        ir_diag(diags, tu->file, msg);
+        ir_diag(diags, tu->file, 0, msg);
         goto done;
     }
     if (LLVMParseBitcodeInContext2(ctx, buf, &mod)) {
-        ir_diag(diags, tu->file, "LLVM could not parse the bitcode clang wrote");
+        ir_diag(diags, tu->file, 0, "LLVM could not parse the bitcode clang wrote");
         goto done;
     }
     td = LLVMCreateTargetData(LLVMGetDataLayoutStr(mod));

@@ -29,15 +29,40 @@ static void tu_free(src_tu *t)
     free(t->args);
 }
 
+/* dir/file, made canonical when it exists (diagnostics and the merge name files by path). */
 static char *path_join(const char *dir, const char *file)
 {
+    char *s;
     if (file[0] == '/' || !dir || !dir[0])
-        return strdup(file);
-    size_t n = strlen(dir) + strlen(file) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", dir, file);
+        s = strdup(file);
+    else {
+        size_t n = strlen(dir) + strlen(file) + 2;
+        s = malloc(n);
+        if (s)
+            snprintf(s, n, "%s/%s", dir, file);
+    }
+    char *r = s ? realpath(s, NULL) : NULL;
+    if (r) {
+        free(s);
+        return r;
+    }
     return s;
+}
+
+/* A source file operand (the TU's input, perhaps spelled otherwise than in
+ * the database's "file" field), as opposed to an option or its value. */
+static int is_input(const char *prev, const char *a)
+{
+    static const char *const takes_value[] = {"-include", "-imacros", "-Xclang", "-Xlinker", "-Xpreprocessor",
+                                              "-Xassembler", "-x", "-MF", "-MT", "-MQ", "-o"};
+    if (a[0] == '-')
+        return 0;
+    for (size_t i = 0; i < sizeof takes_value / sizeof takes_value[0]; i++)
+        if (!strcmp(prev, takes_value[i]))
+            return 0;
+    const char *dot = strrchr(a, '.');
+    return dot && (!strcmp(dot, ".c") || !strcmp(dot, ".i") || !strcmp(dot, ".cc") || !strcmp(dot, ".cpp") ||
+                   !strcmp(dot, ".cxx") || !strcmp(dot, ".C") || !strcmp(dot, ".m"));
 }
 
 /* Keep a compile command's flags that matter for parsing: drop the compiler,
@@ -57,7 +82,7 @@ static int filter_args(src_tu *t, int argc, const char *const *argv, const char 
             !strcmp(a, "-M") || !strcmp(a, "-MM") || !strcmp(a, "-MD") || !strcmp(a, "-MMD") || !strcmp(a, "-MP") ||
             !strcmp(a, "-MG") || !strcmp(a, "--") || !strcmp(a, "-fsyntax-only"))
             continue;
-        if ((file_as_given && !strcmp(a, file_as_given)) || !strcmp(a, t->file))
+        if ((file_as_given && !strcmp(a, file_as_given)) || !strcmp(a, t->file) || is_input(argv[i - 1], a))
             continue;
         if (!(t->args[t->nargs] = strdup(a)))
             return PV_ERR_NOMEM;
@@ -320,7 +345,8 @@ static json_t *loop_json(const src_result *r, const src_loop *l, unsigned base)
         free(s);
         if (l->total_approx)
             json_object_set_new(o, "total_approx", json_true());
-    }
+    } else if (l->trip_known && l->total_reason)
+        json_object_set_new(o, "total_unknown", json_string(l->total_reason));
     json_object_set_new(o, "innermost", json_boolean(l->innermost));
     if (l->omp >= 0) {
         json_t *d = json_array_get(r->parallel, (size_t)l->omp);

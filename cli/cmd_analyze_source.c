@@ -27,7 +27,7 @@ static const char usage[] =
     "                     --profile, else the source section\n"
     "  --json             print that JSON on stdout instead of the report\n"
     "  --no-ir            skip the LLVM IR pass (AST facts only)\n"
-    "  -j N               translation units analyzed in parallel (default: CPUs)\n"
+    "  -j N, -jN         translation units analyzed in parallel (default: CPUs)\n"
     "\n"
     "Parse errors and missing headers are reported as diagnostics; the rest of\n"
     "the file is still analyzed. Exit status: 0 ok, 1 failure, 2 bad usage or\n"
@@ -57,10 +57,11 @@ int pv_cli_analyze_source(int argc, char **argv)
             json = 1;
         else if (!strcmp(a, "--no-ir"))
             ir = 0;
-        else if (!strcmp(a, "-p") || !strcmp(a, "--profile") || !strcmp(a, "-o") || !strcmp(a, "-j")) {
-            if (i + 1 >= argc)
+        else if (!strcmp(a, "-p") || !strcmp(a, "--profile") || !strcmp(a, "-o") || !strncmp(a, "-j", 2)) {
+            int attached = !strncmp(a, "-j", 2) && a[2]; /* -j4 */
+            if (!attached && i + 1 >= argc)
                 return pv_cli_usage_error(cmd, "option '%s' needs a value", a);
-            const char *v = argv[++i];
+            const char *v = attached ? a + 2 : argv[++i];
             if (!strcmp(a, "-p"))
                 build_dir = v;
             else if (!strcmp(a, "--profile"))
