@@ -1887,6 +1887,9 @@ static void walk_vardecl(walk *w, CXCursor c)
         a->line = cursor_line(c, NULL);
         a->size_known = pv_poly_set_const(&a->size, sz, 1) == PV_OK;
         a->callee = cxstr(clang_getCursorSpelling(c));
+        /* inside a function, finish_function prints the sizes; at file scope, now */
+        if (!w->func && a->size_known && !(a->size_str = pv_poly_str(&a->size)))
+            w->rc = PV_ERR_NOMEM;
     }
 }
 

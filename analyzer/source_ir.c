@@ -1,5 +1,6 @@
 /* The LLVM IR pass of the source analyzer: compile a TU to bitcode with
- * clang (-O2 -g), read it with the LLVM-C API, find natural loops from
+ * clang (-O2 -gline-tables-only: line locations are all the pass needs, and
+ * the bitcode is half the size of -g's), read it with the LLVM-C API, find natural loops from
  * dominators over each function's CFG (LLVM-C exposes no loop analysis, so
  * the dominator tree is computed here with the Cooper-Harvey-Kennedy
  * iteration), and count target-independent operations per loop body. */
@@ -383,11 +384,11 @@ static int function_loops(LLVMValueRef fn, LLVMTargetDataRef td, unsigned mdkind
      * outer loops (earlier headers) are processed before inner ones and inner ones overwrite inner[] */
     for (unsigned i = 0; i < n; i++)
         inner[i] = UINT32_MAX;
+    size_t first_out = json_array_size(out);
     for (unsigned oi = post; oi-- > 0;) {
         unsigned h = order[oi];
         unsigned nlatch = 0;
         sp = 0;
-        memset(inloop, 0, n);
         for (unsigned j = 0; j < npred[h]; j++) {
             unsigned b = pred[h][j];
             if (idom[b] == UINT32_MAX)
@@ -397,6 +398,8 @@ static int function_loops(LLVMValueRef fn, LLVMTargetDataRef td, unsigned mdkind
                 x = idom[x];
             if (x != h)
                 continue;
+            if (!nlatch)
+                memset(inloop, 0, n); /* only for headers: clearing per block would be quadratic */
             latches[nlatch++] = bb[b];
             if (!inloop[b]) {
                 inloop[b] = 1;
@@ -448,10 +451,8 @@ static int function_loops(LLVMValueRef fn, LLVMTargetDataRef td, unsigned mdkind
             goto done;
     }
     /* counts over each loop's own blocks (those whose innermost loop it is) */
-    for (size_t k = 0; k < json_array_size(out); k++) {
+    for (size_t k = first_out; k < json_array_size(out); k++) {
         json_t *o = json_array_get(out, k);
-        if (json_object_get(o, "counts"))
-            continue; /* from an earlier function */
         unsigned h = (unsigned)json_integer_value(json_object_get(o, "header"));
         opcount c;
         memset(&c, 0, sizeof c);
@@ -550,10 +551,14 @@ int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const sr
         return pv_error_set(PV_ERR_NOMEM, "%s: out of memory", tu->file);
     int n = 0;
     argv[n++] = (char *)clang;
+    /* -O2 before the TU's own flags, whose -O level and -g are dropped: an
+     * optimization level given after -f flags resets them (-fno-vectorize
+     * -O2 vectorizes), and the TU's explicit -f choices must stand. */
+    argv[n++] = "-O2";
     for (int i = 0; i < tu->nargs; i++)
-        argv[n++] = tu->args[i];
-    /* after the TU's own flags, so that they win over its -O and -g */
-    const char *extra[] = {"-O2", "-g", "-emit-llvm", "-c", "-w", "-Qunused-arguments", "-o", bc, tu->file};
+        if (strncmp(tu->args[i], "-O", 2) && (strncmp(tu->args[i], "-g", 2) || !strncmp(tu->args[i], "-gcc", 4)))
+            argv[n++] = tu->args[i];
+    const char *extra[] = {"-gline-tables-only", "-emit-llvm", "-c", "-w", "-Qunused-arguments", "-o", bc, tu->file};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         argv[n++] = (char *)extra[i];
     if (posix_spawn_file_actions_init(&fa)) {
