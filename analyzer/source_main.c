@@ -101,6 +101,32 @@ static int load_database(const char *build_dir, src_tu **out, unsigned *nout)
                             "%s: no compile database; configure the build with -DCMAKE_EXPORT_COMPILE_COMMANDS=ON "
                             "(or use bear) so that it writes compile_commands.json, or pass FILE.c -- FLAGS",
                             path);
+    /* libclang prints its own complaints about a bad database on stderr and
+     * says little; check the JSON first, with the line and field to fix */
+    json_error_t jerr;
+    json_t *j = json_load_file(path, 0, &jerr);
+    if (!j)
+        return pv_error_set(PV_ERR_FORMAT, "%s:%d:%d: invalid JSON: %s; regenerate it (cmake -DCMAKE_EXPORT_COMPILE_COMMANDS=ON)",
+                            path, jerr.line, jerr.column, jerr.text);
+    size_t nj = json_array_size(j);
+    if (!json_is_array(j) || !nj) {
+        json_decref(j);
+        return pv_error_set(PV_ERR_FORMAT, "%s: the compile database has no entries (expected a non-empty JSON array)", path);
+    }
+    for (size_t i = 0; i < nj; i++) {
+        json_t *e = json_array_get(j, i);
+        const char *bad = !json_is_object(e) ? "an object"
+                        : !json_is_string(json_object_get(e, "directory")) ? "a \"directory\" string"
+                        : !json_is_string(json_object_get(e, "file")) ? "a \"file\" string"
+                        : !json_is_string(json_object_get(e, "command")) && !json_is_array(json_object_get(e, "arguments"))
+                            ? "a \"command\" string or an \"arguments\" array"
+                            : NULL;
+        if (bad) {
+            json_decref(j);
+            return pv_error_set(PV_ERR_FORMAT, "%s: entry %zu: expected %s", path, i, bad);
+        }
+    }
+    json_decref(j);
     CXCompilationDatabase_Error err;
     CXCompilationDatabase db = clang_CompilationDatabase_fromDirectory(build_dir, &err);
     if (err != CXCompilationDatabase_NoError || !db)
