@@ -19,7 +19,7 @@
 #include "source_internal.h"
 
 /* Value clang-19 gives _OPENMP under -fopenmp: the parse drops -fopenmp (see
- * pv_source_ast_tu) but keeps the code paths a build with OpenMP sees. */
+ * pva_source_ast_tu) but keeps the code paths a build with OpenMP sees. */
 #define PV_OPENMP_MACRO "-D_OPENMP=202011"
 
 #define MAXKIDS 16
@@ -2394,7 +2394,7 @@ static void finish_function(walk *w, CXCursor fn)
 }
 
 /* ---------------------------------------------------------------------- */
-/* OpenMP directives, read from the text (see pv_source_ast_tu)            */
+/* OpenMP directives, read from the text (see pva_source_ast_tu)            */
 
 static int omp_construct_word(const char *s, size_t n)
 {
@@ -2675,7 +2675,7 @@ static void walk_free(walk *w)
     memset(w, 0, sizeof *w);
 }
 
-int pv_source_ast_tu(void *index, const src_tu *tu, src_result *res)
+int pva_source_ast_tu(void *index, const src_tu *tu, src_result *res)
 {
     int rc = PV_OK;
     CXTranslationUnit ctu = NULL;
@@ -2728,7 +2728,7 @@ done:
     return rc;
 }
 
-void pv_source_result_free(src_result *r)
+void pva_source_result_free(src_result *r)
 {
     if (!r)
         return;
@@ -2766,8 +2766,34 @@ void pv_source_result_free(src_result *r)
     memset(r, 0, sizeof *r);
 }
 
-const char *pv_source_basename(const char *path)
+const char *pva_source_basename(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
+}
+
+/* Trailing path components two paths share (0 when the base names differ):
+ * DWARF may name a file relative to the compile directory, the source
+ * analyzer names it absolutely, and two files may share a base name. */
+int pva_source_path_match(const char *a, const char *b)
+{
+    if (!a || !b)
+        return 0;
+    int n = 0;
+    size_t i = strlen(a), j = strlen(b);
+    for (;;) {
+        size_t si = i, sj = j;
+        while (si > 0 && a[si - 1] != '/')
+            si--;
+        while (sj > 0 && b[sj - 1] != '/')
+            sj--;
+        if (i == si || i - si != j - sj || strncmp(a + si, b + sj, i - si))
+            break;
+        n++;
+        if (si == 0 || sj == 0)
+            break;
+        i = si - 1;
+        j = sj - 1;
+    }
+    return n;
 }

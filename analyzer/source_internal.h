@@ -82,16 +82,19 @@ typedef struct src_result {
 } src_result;
 
 /* AST pass over one TU with an index owned by the calling thread (void* = CXIndex). */
-int pv_source_ast_tu(void *index, const src_tu *tu, src_result *res);
+int pva_source_ast_tu(void *index, const src_tu *tu, src_result *res);
 
 /* IR pass over one TU: compile to bitcode in @p tmpdir with @p clang and count
  * per loop; appends IR loop objects to @p loops and diagnostics to @p diags. */
-int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops,
+int pva_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops,
                     json_t *diags);
 
-void pv_source_result_free(src_result *r);
+void pva_source_result_free(src_result *r);
 
 /* Base name of a path (pointer into it). */
-const char *pv_source_basename(const char *path);
+const char *pva_source_basename(const char *path);
+
+/* Trailing path components @p a and @p b share; 0 when their base names differ. */
+int pva_source_path_match(const char *a, const char *b);
 
 #endif

@@ -534,17 +534,40 @@ static void first_error(const char *errpath, char *file, size_t fsz, unsigned *l
     fclose(f);
 }
 
-int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops, json_t *diags)
+/* Driver options clang rejected ("unknown argument: '-fconserve-stack'"
+ * for a gcc-only flag), read from its stderr: the compile is retried
+ * without them. Returns how many were added to @p drop. */
+static unsigned rejected_args(const char *errpath, char drop[][128], unsigned ndrop, unsigned max)
 {
-    char bc[4096], err[4096], msg[700];
-    snprintf(bc, sizeof bc, "%s/tu%u.bc", tmpdir, id);
-    snprintf(err, sizeof err, "%s/tu%u.err", tmpdir, id);
+    FILE *f = fopen(errpath, "r");
+    if (!f)
+        return 0;
+    unsigned added = 0;
+    char line[1024];
+    while (ndrop + added < max && fgets(line, sizeof line, f)) {
+        const char *k = strstr(line, "unknown argument: '");
+        if (!k)
+            k = strstr(line, "unsupported option '");
+        if (!k)
+            continue;
+        k = strchr(k, '\'') + 1;
+        const char *e = strchr(k, '\'');
+        if (!e || e == k || (size_t)(e - k) >= sizeof drop[0])
+            continue;
+        snprintf(drop[ndrop + added], sizeof drop[0], "%.*s", (int)(e - k), k);
+        added++;
+    }
+    fclose(f);
+    return added;
+}
+
+/* Run clang on the TU once, without the options in @p drop. Returns the
+ * exit status (-1 if killed) or a PV_ERR_NOTFOUND/NOMEM code below -1. */
+static int compile_once(const char *clang, const src_tu *tu, const char *bc, const char *err, char drop[][128],
+                        unsigned ndrop, int *status)
+{
     int rc = PV_OK;
     char **argv = calloc((size_t)tu->nargs + 16, sizeof *argv);
-    LLVMContextRef ctx = NULL;
-    LLVMMemoryBufferRef buf = NULL;
-    LLVMModuleRef mod = NULL;
-    LLVMTargetDataRef td = NULL;
     posix_spawn_file_actions_t fa;
     int fa_init = 0;
     if (!argv)
@@ -555,9 +578,14 @@ int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const sr
      * optimization level given after -f flags resets them (-fno-vectorize
      * -O2 vectorizes), and the TU's explicit -f choices must stand. */
     argv[n++] = "-O2";
-    for (int i = 0; i < tu->nargs; i++)
-        if (strncmp(tu->args[i], "-O", 2) && (strncmp(tu->args[i], "-g", 2) || !strncmp(tu->args[i], "-gcc", 4)))
-            argv[n++] = tu->args[i];
+    for (int i = 0; i < tu->nargs; i++) {
+        const char *a = tu->args[i];
+        int skip = !strncmp(a, "-O", 2) || (!strncmp(a, "-g", 2) && strncmp(a, "-gcc", 4));
+        for (unsigned k = 0; k < ndrop && !skip; k++)
+            skip = !strcmp(a, drop[k]);
+        if (!skip)
+            argv[n++] = (char *)a;
+    }
     const char *extra[] = {"-gline-tables-only", "-emit-llvm", "-c", "-w", "-Qunused-arguments", "-o", bc, tu->file};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         argv[n++] = (char *)extra[i];
@@ -580,10 +608,39 @@ int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const sr
                           tu->file, clang, strerror(serr));
         goto done;
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
         ;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+done:
+    if (fa_init)
+        posix_spawn_file_actions_destroy(&fa);
+    free(argv);
+    return rc;
+}
+
+int pva_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops, json_t *diags)
+{
+    char bc[4096], err[4096], msg[700];
+    snprintf(bc, sizeof bc, "%s/tu%u.bc", tmpdir, id);
+    snprintf(err, sizeof err, "%s/tu%u.err", tmpdir, id);
+    int rc = PV_OK;
+    LLVMContextRef ctx = NULL;
+    LLVMMemoryBufferRef buf = NULL;
+    LLVMModuleRef mod = NULL;
+    LLVMTargetDataRef td = NULL;
+    char drop[16][128];
+    unsigned ndrop = 0;
+    int status = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if ((rc = compile_once(clang, tu, bc, err, drop, ndrop, &status)))
+            goto done;
+        unsigned more = status ? rejected_args(err, drop, ndrop, 16) : 0;
+        if (!more)
+            break;
+        ndrop += more;
+    }
+    if (status) {
         char efile[1024];
         unsigned eline = 0;
         snprintf(efile, sizeof efile, "%s", tu->file);
@@ -617,10 +674,7 @@ done:
         LLVMDisposeMemoryBuffer(buf);
     if (ctx)
         LLVMContextDispose(ctx);
-    if (fa_init)
-        posix_spawn_file_actions_destroy(&fa);
     unlink(bc);
     unlink(err);
-    free(argv);
     return rc;
 }

@@ -221,9 +221,9 @@ static void *worker(void *arg)
         if (i >= p->ntus)
             break;
         if (p->phase == 0)
-            p->rcs[i] = pv_source_ast_tu(idx, &p->tus[i], &p->res[i]);
+            p->rcs[i] = pva_source_ast_tu(idx, &p->tus[i], &p->res[i]);
         else
-            p->rcs[i] = pv_source_ir_tu(p->clang, p->tmpdir, i, &p->tus[i], p->irloops[i], p->irdiags[i]);
+            p->rcs[i] = pva_source_ir_tu(p->clang, p->tmpdir, i, &p->tus[i], p->irloops[i], p->irdiags[i]);
         unsigned d = atomic_fetch_add(&p->done, 1) + 1;
         if (p->opts->progress) {
             pthread_mutex_lock(&p->lock);
@@ -263,7 +263,7 @@ static int run_pool(pool *p, unsigned nthreads)
 
 static int same_file(const char *a, const char *b)
 {
-    return a && b && !strcmp(pv_source_basename(a), pv_source_basename(b));
+    return a && b && !strcmp(pva_source_basename(a), pva_source_basename(b));
 }
 
 /* Attach IR loops of one TU to its AST loops: the loop whose first line is
@@ -542,6 +542,27 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
     if (opts->build_dir) {
         if ((rc = load_database(opts->build_dir, &tus, &ntus)))
             goto done;
+        if (opts->only) {
+            /* keep the entries named in opts->only; the others are freed */
+            unsigned kept = 0;
+            for (unsigned i = 0; i < ntus; i++) {
+                int keep = 0;
+                for (unsigned k = 0; k < opts->nonly && !keep; k++)
+                    keep = opts->only[k] && pva_source_path_match(opts->only[k], tus[i].file) > 0;
+                if (keep)
+                    tus[kept++] = tus[i];
+                else
+                    tu_free(&tus[i]);
+            }
+            ntus = kept;
+            if (!ntus) {
+                rc = pv_error_set(PV_ERR_NOTFOUND,
+                                  "%s/compile_commands.json: no entry for the %u source files asked for (e.g. %s); is this "
+                                  "the build directory of the binary?",
+                                  opts->build_dir, opts->nonly, opts->nonly ? opts->only[0] : "");
+                goto done;
+            }
+        }
     } else {
         struct stat st;
         if (stat(opts->file, &st) != 0) {
@@ -669,7 +690,7 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
 done:
     for (unsigned i = 0; i < ntus; i++) {
         if (p.res)
-            pv_source_result_free(&p.res[i]);
+            pva_source_result_free(&p.res[i]);
         if (p.irloops)
             json_decref(p.irloops[i]);
         if (p.irdiags)

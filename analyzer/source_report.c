@@ -6,32 +6,6 @@
 
 #include "source_internal.h"
 
-/* Trailing path components two paths share (0 when the base names differ):
- * DWARF may name a file relative to the compile directory, the source
- * analyzer names it absolutely, and two files may share a base name. */
-static int path_match(const char *a, const char *b)
-{
-    if (!a || !b)
-        return 0;
-    int n = 0;
-    size_t i = strlen(a), j = strlen(b);
-    for (;;) {
-        size_t si = i, sj = j;
-        while (si > 0 && a[si - 1] != '/')
-            si--;
-        while (sj > 0 && b[sj - 1] != '/')
-            sj--;
-        if (i == si || i - si != j - sj || strncmp(a + si, b + sj, i - si))
-            break;
-        n++;
-        if (si == 0 || sj == 0)
-            break;
-        i = si - 1;
-        j = sj - 1;
-    }
-    return n;
-}
-
 /* A source loop, flattened for matching. */
 typedef struct sloop {
     json_t *obj;
@@ -49,7 +23,7 @@ static long innermost_at(const sloop *sl, size_t n, const char *file, uint32_t l
     for (size_t i = 0; i < n; i++) {
         if (sl[i].line > line || line > sl[i].end)
             continue;
-        int pm = path_match(file, sl[i].file);
+        int pm = pva_source_path_match(file, sl[i].file);
         if (!pm)
             continue;
         if (best < 0 || sl[i].depth > sl[best].depth || (sl[i].depth == sl[best].depth && pm > best_pm)) {
@@ -176,7 +150,7 @@ int pv_source_merge(pv_profile *p, const void *source)
     for (size_t i = 0; i < nl; i++) {
         int known_file = 0;
         for (uint32_t k = 0; k < p->nfiles && !known_file; k++)
-            known_file = path_match(p->files[k], sl[i].file) > 0;
+            known_file = pva_source_path_match(p->files[k], sl[i].file) > 0;
         if (known_file)
             json_object_set_new(sl[i].obj, "matched", json_boolean(sl[i].copies > 0));
     }
@@ -381,7 +355,7 @@ int pv_source_report(const void *source, char **out)
     for (size_t fi = 0; fi < nf; fi++) {
         const json_t *f = json_array_get(funcs, fi);
         const char *fname = str(f, "name"), *file = str(f, "file");
-        sb(&b, "%s:%lld: %s\n", pv_source_basename(file), num(f, "line"), fname);
+        sb(&b, "%s:%lld: %s\n", pva_source_basename(file), num(f, "line"), fname);
         for (size_t i = 0; i < json_array_size(loops); i++) {
             const json_t *l = json_array_get(loops, i);
             if (!strcmp(str(l, "function"), fname) && !strcmp(str(l, "file"), file))
@@ -459,7 +433,7 @@ int pv_source_report(const void *source, char **out)
     for (size_t i = 0; i < json_array_size(allocs); i++) {
         const json_t *a = json_array_get(allocs, i);
         if (!json_object_get(a, "function"))
-            sb(&b, "%s:%lld: %s array %s: %s B\n", pv_source_basename(str(a, "file")), num(a, "line"), str(a, "kind"),
+            sb(&b, "%s:%lld: %s array %s: %s B\n", pva_source_basename(str(a, "file")), num(a, "line"), str(a, "kind"),
                str(a, "callee"), str(a, "bytes"));
     }
     for (size_t i = 0; i < json_array_size(diags); i++) {
@@ -469,7 +443,7 @@ int pv_source_report(const void *source, char **out)
     }
     const json_t *ub = json_object_get(s, "unmatched_binary_loops");
     if (json_array_size(ub)) {
-        sb(&b, "%zu binary loop(s) with no source loop (library or startup code, or no line information):",
+        sb(&b, "%zu binary loop(s) with no source loop (in files not analyzed, library or startup code, or without line information):",
            json_array_size(ub));
         for (size_t i = 0; i < json_array_size(ub) && i < 8; i++) {
             const json_t *u = json_array_get(ub, i);
@@ -477,7 +451,7 @@ int pv_source_report(const void *source, char **out)
             if (json_object_get(u, "function"))
                 sb(&b, " in %s", str(u, "function"));
             if (num(u, "line"))
-                sb(&b, " (%s:%lld)", pv_source_basename(str(u, "file")), num(u, "line"));
+                sb(&b, " (%s:%lld)", pva_source_basename(str(u, "file")), num(u, "line"));
             sb(&b, i + 1 < json_array_size(ub) && i < 7 ? "," : "");
         }
         sb(&b, "%s\n", json_array_size(ub) > 8 ? ", ..." : "");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "prevision/analyzer.h"
 #include "prevision/source.h"
 
 #define DATA PV_SOURCE_DIR "/tests/analyzer/data"
@@ -324,6 +325,62 @@ static void merge_into_binary_profile(void **state)
     json_decref(src);
 }
 
+/* The real thing: the matmul sample as built (-O2), and a clang -O3 build
+ * whose inner loops are vectorized into a body and a remainder; matmul()
+ * is inlined into main in both. Every binary loop finds its source loop. */
+static void merge_real_binaries(void **state)
+{
+    (void)state;
+    char bin[256], cmd[768];
+    snprintf(bin, sizeof bin, "%s/mm_o3", tmp);
+    snprintf(cmd, sizeof cmd, "clang-19 -O3 -g -o '%s' '%s/samples/matmul.c' 2>/dev/null", bin, PV_SOURCE_DIR);
+    if (system(cmd) != 0)
+        skip();
+    pv_source_options o = PV_SOURCE_OPTIONS_INIT;
+    o.file = PV_SOURCE_DIR "/samples/matmul.c";
+    o.ir = 0;
+    void *src = NULL;
+    assert_int_equal(pv_source_analyze(&o, &src), PV_OK);
+    const char *bins[2] = {PV_SAMPLES_DIR "/matmul", bin};
+    for (int k = 0; k < 2; k++) {
+        pv_profile *p = NULL;
+        pv_analyze_options ao = PV_ANALYZE_OPTIONS_INIT;
+        ao.nthreads = 1;
+        if (pv_analyze_binary(bins[k], &ao, &p))
+            fail_msg("%s: %s", bins[k], pv_error_last());
+        assert_int_equal(pv_source_merge(p, src), PV_OK);
+        assert_int_equal(json_array_size(json_object_get(p->source, "unmatched_binary_loops")), 0);
+        assert_true(p->nloops >= 5);
+        unsigned kcopies = 0;
+        for (uint32_t b = 0; b < p->nloops; b++) {
+            uint32_t line = p->loops[b].loc.line;
+            json_t *m = json_array_get(json_object_get(p->source, "binary_loop_map"), b);
+            json_t *sl = json_array_get(json_object_get(p->source, "loops"),
+                                        (size_t)json_integer_value(json_object_get(m, "source_loop")));
+            json_int_t sline = json_integer_value(json_object_get(sl, "line"));
+            assert_non_null(p->loops[b].trip_expr);
+            if (sline == 7 || sline == 8 || sline == 10) {
+                assert_string_equal(p->loops[b].trip_expr, "n");
+                assert_string_equal(str(sl, "function"), "matmul");
+                assert_string_equal(str(m, "function"), "main"); /* inlined */
+            }
+            kcopies += sline == 10;
+            if (sline == 30)
+                assert_string_equal(p->loops[b].trip_expr, "n^2");
+            assert_true(line == 0 || (line >= sline && line <= (uint32_t)json_integer_value(json_object_get(sl, "end_line"))) ||
+                        !strcmp(str(m, "match"), "block lines"));
+        }
+        assert_true(kcopies >= 1);
+        if (k == 1)
+            assert_true(kcopies >= 2); /* vector body and remainder */
+        json_t *loops = json_object_get(p->source, "loops");
+        for (size_t i = 0; i < json_array_size(loops); i++)
+            assert_true(json_is_true(json_object_get(json_array_get(loops, i), "matched")));
+        pv_profile_free(p);
+    }
+    json_decref(src);
+}
+
 static void merge_rejects_non_source(void **state)
 {
     (void)state;
@@ -342,7 +399,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(database_entries),          cmocka_unit_test(threads_do_not_change_the_result),
         cmocka_unit_test(missing_and_bad_databases), cmocka_unit_test(progress_is_reported),
-        cmocka_unit_test(merge_into_binary_profile), cmocka_unit_test(merge_rejects_non_source),
+        cmocka_unit_test(merge_into_binary_profile), cmocka_unit_test(merge_real_binaries),
+        cmocka_unit_test(merge_rejects_non_source),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

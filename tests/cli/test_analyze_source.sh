@@ -62,6 +62,31 @@ expect_exit 2 "$PREVISION" analyze-source --no-ir --profile "$PV_TMP/keep.json" 
 expect_in "$PV_TMP/err" "keep.json"
 expect_lines "$PV_TMP/err" 1
 
+# analyze --source with a BINARY: the binary is analyzed, only its translation
+# units are read from the database, and its loops get the source trip counts.
+if [ -f "$PV_BINARY_DIR/compile_commands.json" ]; then
+    expect_exit 0 "$PREVISION" analyze --source -p "$PV_BINARY_DIR" "$PV_SAMPLES_DIR/matmul" -o "$PV_TMP/mm.json"
+    expect_in "$PV_TMP/out" "binary $PV_SAMPLES_DIR/matmul:"
+    expect_in "$PV_TMP/out" "for loop, lines 10-11, k: trip n (n^3 in all) [binary loop"
+    expect_in "$PV_TMP/out" "operations: 2*n^3 flops (n^3 fused multiply-adds)"
+    expect_in "$PV_TMP/out" "0 not; 0 source loops without a binary loop"
+    expect_true "only matmul.c was analyzed" sh -c "! grep -q 'stream.c' '$PV_TMP/out'"
+    expect_true "merged profile is valid" "$PREVISION" validate "$PV_TMP/mm.json"
+    expect_true "every binary loop has a trip count" python3 -c "
+import json; p = json.load(open('$PV_TMP/mm.json'))
+assert p['loops'] and all(l.get('trip_expr') for l in p['loops']), p['loops']
+assert p['source']['unmatched_binary_loops'] == []"
+    expect_exit 0 "$PREVISION" analyze --source --no-ir -p "$PV_BINARY_DIR" "$PV_SAMPLES_DIR/pthreads"
+    expect_in "$PV_TMP/out" "parallel: pthread_create(integrate) line 37, up to t threads"
+fi
+expect_exit 0 "$PREVISION" analyze --source --no-ir "$PV_SOURCE_DIR/samples/stream.c" "$PV_SAMPLES_DIR/matmul"
+expect_in "$PV_TMP/out" "binary loop(s) with no source loop (in files not analyzed"
+expect_exit 2 "$PREVISION" analyze --source --no-ir "$matmul" "$matmul"
+expect_in "$PV_TMP/err" "not an ELF"
+expect_exit 2 "$PREVISION" analyze --source -p "$PV_TMP" "$PV_SAMPLES_DIR/matmul" "$PV_SAMPLES_DIR/stream"
+expect_exit 2 "$PREVISION" analyze --source --profile "$PV_SOURCE_DIR/tests/data/profile-small.json" "$matmul" "$PV_SAMPLES_DIR/matmul"
+expect_exit 2 "$PREVISION" analyze --source --uarch zen4 "$matmul"
+
 # A compile database: the project's own (no IR, to keep the test short).
 if [ -f "$PV_BINARY_DIR/compile_commands.json" ]; then
     expect_exit 0 "$PREVISION" analyze-source --no-ir -j2 -p "$PV_BINARY_DIR"
@@ -82,7 +107,6 @@ expect_in "$PV_TMP/err" "invalid JSON"
 expect_exit 2 "$PREVISION" analyze-source
 expect_in "$PV_TMP/err" "give either -p BUILD_DIR or one source FILE"
 expect_exit 2 "$PREVISION" analyze-source -p "$PV_TMP" "$matmul"
-expect_exit 2 "$PREVISION" analyze-source "$matmul" "$matmul"
 expect_exit 2 "$PREVISION" analyze-source --frobnicate "$matmul"
 expect_in "$PV_TMP/err" "unknown option '--frobnicate'"
 expect_exit 2 "$PREVISION" analyze-source -j0 "$matmul"
