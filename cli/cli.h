@@ -51,6 +51,8 @@ pv_progress_bar *pv_cli_progress(void);
 
 /* Commands, one cmd_NAME.c each, grouped by the module they front. */
 /* analyzer */
+/* `analyze BINARY`: static profile of an ELF file (cli/cmd_analyze.c); dispatches `--source` */
+int cmd_analyze(int argc, char **argv);
 /* `analyze --source ...` / `analyze-source ...`: source facts (cli/cmd_analyze_source.c) */
 int pv_cli_analyze_source(int argc, char **argv);
 

@@ -558,7 +558,7 @@ int pv_profile_to_string(const pv_profile *p, char **out, int compact)
             w_flags(b, k->flags, block_flag_names, 4);
         }
         pv_sb_puts(b, ",\"cycles\":");
-        pv_sb_double(b, k->cycles);
+        pv_sb_float(b, k->cycles);
         pv_sb_puts(b, ",\"succ\":[");
         for (uint32_t j = 0; j < k->nsucc; j++) {
             if (j)
@@ -616,7 +616,7 @@ int pv_profile_to_string(const pv_profile *p, char **out, int compact)
             pv_sb_json_str(b, l->trip_expr);
         }
         pv_sb_puts(b, ",\"cycles_per_iter\":");
-        pv_sb_double(b, l->cycles_per_iter);
+        pv_sb_float(b, l->cycles_per_iter);
         pv_sb_putc(b, '}');
     }
     w.depth--;
