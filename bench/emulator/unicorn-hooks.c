@@ -185,6 +185,13 @@ static void setup(run *r, int mode)
         mem_hook(r, 1, hook_mem);
 }
 
+static void run_free(run *r)
+{
+    pve_sampler_free(r->sampler);
+    pve_cache_free(r->cache);
+    uc_close(r->uc);
+}
+
 static pve_sampler_options sopts = PVE_SAMPLER_OPTIONS_INIT;
 static int naive;        /* switch hooks the obvious way, to show what it costs */
 static int full_flush;   /* uc_ctl_flush_tb() instead of uc_ctl_remove_cache() over the code */
@@ -237,11 +244,8 @@ static double run_mode(int mode, run *keep)
     double t = now_s() - t0;
     if (keep)
         *keep = r;
-    else {
-        pve_sampler_free(r.sampler);
-        pve_cache_free(r.cache);
-        uc_close(r.uc);
-    }
+    else
+        run_free(&r);
     return t;
 }
 
@@ -366,5 +370,8 @@ int main(int argc, char **argv)
                pve_cache_level(full.cache, k)->name, fa, fm, fa ? fm / fa : 0, e.level[k].misses,
                e.level[k].misses_ci95, e.level[k].miss_rate, e.level[k].miss_rate_ci95);
     }
+    run_free(&full);
+    run_free(&samp);
+    free(code);
     return 0;
 }
