@@ -20,7 +20,7 @@
 
 int pva_dcache_enabled = 1;
 
-#define DC_BITS 16
+#define DC_BITS 18
 #define DC_SIZE (1u << DC_BITS)
 #define DC_MAXFILL (DC_SIZE / 4 * 3)
 
