@@ -55,6 +55,7 @@ pv_progress_bar *pv_cli_progress(void);
 int pv_cli_analyze_source(int argc, char **argv);
 
 /* emulator */
+int cmd_profile(int argc, char **argv);
 
 /* costmodel */
 int cmd_calibrate(int argc, char **argv);
