@@ -4,21 +4,16 @@
  * as possible: hash the block's address and size into an open-addressing
  * table, bump the count, add the block's instruction count to the running
  * total, and compare that total with one threshold (event_at) behind which
- * everything rare hides (limits, thread switches, rep checks). A block seen
+ * everything rare hides (limits, thread switches). A block seen
  * for the first time is decoded once, for its instruction count and mix.
  *
- * Rep-prefixed string instructions: Unicorn (QEMU) executes one iteration
- * per entry of the instruction and leaves it when the count reaches zero,
- * so an instruction with n > 0 iterations is entered n times, with n = 0
- * once. Valgrind enters it once more, for the check that finds the count
- * zero (n + 1; measured with callgrind on a rep movsb loop, see
- * docs/emulator.md). To count like callgrind, each rep instruction gets a
- * UC_HOOK_CODE hook bounded to its address (translations containing it are
- * flushed so the hook takes effect) that reads RCX on entry: the entry with
- * RCX = 1 is the last iteration, and it adds the extra entry to the count
- * of the one-instruction block at the rep instruction, unconditionally for
- * rep movs/stos/lods and, for repe/repne cmps/scas, when the flags after it
- * say the loop would have continued (checked at the next block). */
+ * Rep-prefixed string instructions need nothing special: QEMU translates
+ * one as a block of its own that runs one iteration per entry and is
+ * entered once more to find the count exhausted (n + 1 entries for n > 0
+ * iterations, 1 for none; repe/repne cmps/scas stopped by the comparison
+ * are not re-entered), which is how valgrind's VEX counts them too (measured
+ * with callgrind: tests/emulator/test_blocks.c, docs/emulator.md).
+ */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -80,85 +75,8 @@ void pve_blocks_fini(pv_emu *e)
     pve_blocks *b = &e->blk;
     free(b->tab);
     free(b->info);
-    for (uint32_t i = 0; i < b->nreps; i++)
-        free(b->reps[i]);
-    free(b->reps);
     pv_decoder_free(b->dec);
     memset(b, 0, sizeof *b);
-}
-
-static pve_slot *slot_find(pve_blocks *b, uint64_t key)
-{
-    uint64_t i = (key * GOLD) >> b->shift;
-    while (b->tab[i].key) {
-        if (b->tab[i].key == key)
-            return &b->tab[i];
-        i = (i + 1) & b->mask;
-    }
-    return NULL;
-}
-
-/* The string opcode after the prefixes: 0 plain rep, 1 repe, 2 repne; -1 when not a rep string op. */
-static int rep_kind(const uint8_t *p, uint32_t n, int *addr32)
-{
-    int rep = 0, repne = 0;
-    *addr32 = 0;
-    uint32_t i = 0;
-    for (; i < n; i++) {
-        uint8_t c = p[i];
-        if (c == 0xf3)
-            rep = 1, repne = 0;
-        else if (c == 0xf2)
-            repne = 1, rep = 0;
-        else if (c == 0x67)
-            *addr32 = 1;
-        else if (c == 0x66 || c == 0x2e || c == 0x36 || c == 0x3e || c == 0x26 || c == 0x64 || c == 0x65 ||
-                 (c >= 0x40 && c <= 0x4f) || c == 0xf0)
-            continue;
-        else
-            break;
-    }
-    if (i >= n || (!rep && !repne))
-        return -1;
-    uint8_t op = p[i];
-    if (op == 0xa6 || op == 0xa7 || op == 0xae || op == 0xaf)
-        return repne ? 2 : 1;
-    if ((op >= 0xa4 && op <= 0xa5) || (op >= 0xaa && op <= 0xad) || (op >= 0x6c && op <= 0x6f))
-        return 0;
-    return -1;
-}
-
-static void hook_rep(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
-
-static void add_rep_site(pv_emu *e, uint64_t addr, uint32_t len, int kind, int addr32)
-{
-    pve_blocks *b = &e->blk;
-    for (uint32_t i = 0; i < b->nreps; i++)
-        if (b->reps[i]->addr == addr)
-            return;
-    if (b->nreps == b->capreps) {
-        uint32_t cap = b->capreps ? b->capreps * 2 : 16;
-        pve_repsite **n = realloc(b->reps, cap * sizeof *n);
-        if (!n)
-            return;
-        b->reps = n;
-        b->capreps = cap;
-    }
-    pve_repsite *r = calloc(1, sizeof *r);
-    if (!r)
-        return;
-    r->addr = addr;
-    r->len = len;
-    r->kind = (uint8_t)kind;
-    r->addr32 = (uint8_t)addr32;
-    r->emu = e;
-    if (uc_hook_add(e->uc, &r->hook, UC_HOOK_CODE, (void *)hook_rep, r, addr, addr)) {
-        free(r);
-        return;
-    }
-    b->reps[b->nreps++] = r;
-    b->nreps_pending++;
-    e->event_at = 0;
 }
 
 static uint32_t object_of(pv_emu *e, uint64_t addr, uint64_t *link)
@@ -208,13 +126,6 @@ static pve_slot *new_block(pv_emu *e, uint64_t addr, uint32_t size)
             }
             pv_insn_add_to_mix(&ins, &in->mix);
             in->ninsns++;
-            if ((ins.flags & PV_INSN_STRING) && (ins.flags & (PV_INSN_REP | PV_INSN_REPNE))) {
-                int a32, k = rep_kind(code + off, ins.size, &a32);
-                if (k >= 0) {
-                    in->flags |= PVE_BLK_REP;
-                    add_rep_site(e, addr + off, ins.size, k, a32);
-                }
-            }
             off += ins.size;
         }
     } else {
@@ -231,42 +142,6 @@ static pve_slot *new_block(pv_emu *e, uint64_t addr, uint32_t size)
     s->idx = b->ninfo++;
     b->used++;
     return s;
-}
-
-static pve_slot *lookup(pv_emu *e, uint64_t addr, uint32_t size)
-{
-    uint64_t key = addr | (uint64_t)size << 48;
-    pve_slot *s = slot_find(&e->blk, key);
-    return s ? s : new_block(e, addr, size);
-}
-
-static void rep_extra(pv_emu *e, pve_repsite *r)
-{
-    pve_slot *s = lookup(e, r->addr, r->len);
-    if (s) {
-        s->count++;
-        e->icount += s->ninsns;
-    }
-}
-
-static void hook_rep(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
-{
-    (void)addr;
-    (void)size;
-    pve_repsite *r = ud;
-    pv_emu *e = r->emu;
-    uint64_t rcx = 0;
-    uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
-    if (r->addr32)
-        rcx &= 0xffffffffu;
-    if (rcx != 1)
-        return;
-    if (r->kind == 0) {
-        rep_extra(e, r);
-    } else {
-        e->blk.rep_check = r;
-        e->event_at = 0;
-    }
 }
 
 static void recompute(pv_emu *e);
@@ -305,22 +180,9 @@ void pve_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     e->icount += s->ninsns;
     if (PVE_UNLIKELY(e->icount >= e->event_at)) {
         /* the slow path: rare events, in order of urgency */
-        if (b->rep_check) {
-            pve_repsite *r = b->rep_check;
-            b->rep_check = NULL;
-            uint64_t fl = 0;
-            uc_reg_read(e->uc, UC_X86_REG_EFLAGS, &fl);
-            int zf = (fl >> 6) & 1;
-            if ((r->kind == 1 && zf) || (r->kind == 2 && !zf))
-                rep_extra(e, r);
-            /* the table may have grown: find this block again */
-            s = slot_find(b, key);
-        }
-        if (b->nreps_pending || e->stop) {
-            /* this block runs again after the restart: do not count it twice */
+        if (e->stop) {
+            /* a stop is pending: this block runs after it, do not count it twice */
             undo(e, s, addr);
-            if (!e->stop)
-                pve_request_stop(e, PVE_STOP_RESTART);
             return;
         }
         if (e->opts.max_insns && e->icount > e->opts.max_insns) {
@@ -351,21 +213,12 @@ static void recompute(pv_emu *e)
         at = e->opts.max_insns + 1;
     if (e->nthreads > 1 && e->run_start + e->quantum < at)
         at = e->run_start + e->quantum;
-    if (e->blk.rep_check || e->blk.nreps_pending || e->timed_out)
+    if (e->timed_out || e->stop)
         at = 0;
     e->event_at = at;
 }
 
 void pve_blocks_event(pv_emu *e) { recompute(e); }
-
-void pve_blocks_flush_pending(pv_emu *e)
-{
-    pve_blocks *b = &e->blk;
-    for (uint32_t i = b->nreps - b->nreps_pending; i < b->nreps; i++)
-        uc_ctl_remove_cache(e->uc, b->reps[i]->addr, b->reps[i]->addr + b->reps[i]->len);
-    b->nreps_pending = 0;
-    recompute(e);
-}
 
 void pve_blocks_retire(pv_emu *e, uint64_t lo, uint64_t hi)
 {
@@ -395,22 +248,6 @@ void pve_blocks_retire(pv_emu *e, uint64_t lo, uint64_t hi)
                 if (old[i].key)
                     *table_insert(b, old[i].key) = old[i];
             free(old);
-        }
-    }
-    /* rep hooks there would fire on whatever code comes next */
-    for (uint32_t i = 0; i < b->nreps;) {
-        pve_repsite *r = b->reps[i];
-        if (r->addr >= lo && r->addr < hi) {
-            uc_hook_del(e->uc, r->hook);
-            if (b->rep_check == r)
-                b->rep_check = NULL;
-            if (i >= b->nreps - b->nreps_pending)
-                b->nreps_pending--;
-            free(r);
-            memmove(&b->reps[i], &b->reps[i + 1], (b->nreps - i - 1) * sizeof *b->reps);
-            b->nreps--;
-        } else {
-            i++;
         }
     }
     uc_ctl_remove_cache(e->uc, lo, hi);

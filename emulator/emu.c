@@ -360,10 +360,6 @@ int pv_emu_run(pv_emu *e, pv_dynamic **out)
             pve_end(e, "limit:time", -1, "time limit reached after %.1f s (--timeout)", e->opts.timeout);
             break;
         }
-        if (e->stop == PVE_STOP_RESTART) {
-            pve_blocks_flush_pending(e);
-            continue;
-        }
         if (e->stop == PVE_STOP_SWITCH) {
             if (pve_schedule(e))
                 break;

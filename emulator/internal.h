@@ -99,8 +99,7 @@ typedef struct pve_slot {
 } pve_slot;
 
 enum {
-    PVE_BLK_REP = 1 << 0,        /* contains a rep-prefixed string instruction */
-    PVE_BLK_RETIRED = 1 << 1,    /* its code was unmapped: the slot is gone, the count is in retired */
+    PVE_BLK_RETIRED = 1 << 0,    /* its code was unmapped: the slot is gone, the count is in retired */
 };
 
 typedef struct pve_binfo {
@@ -114,15 +113,6 @@ typedef struct pve_binfo {
     pv_mix mix;         /* static mix of one execution */
 } pve_binfo;
 
-typedef struct pve_repsite {
-    uint64_t addr;
-    uint32_t len;
-    uint8_t kind;       /* 0 rep, 1 repe, 2 repne */
-    uint8_t addr32;     /* 0x67 prefix: the count is ECX */
-    uc_hook hook;
-    struct pv_emu *emu;
-} pve_repsite;
-
 typedef struct pve_blocks {
     pve_slot *tab;
     uint64_t mask;      /* capacity - 1 */
@@ -130,10 +120,6 @@ typedef struct pve_blocks {
     uint64_t used;
     pve_binfo *info;
     uint32_t ninfo, capinfo;
-    pve_repsite **reps;
-    uint32_t nreps, capreps;
-    uint32_t nreps_pending; /* sites whose hook was added and whose TBs must be flushed */
-    pve_repsite *rep_check; /* repe/repne site whose last iteration must be checked */
     pv_decoder *dec;
 } pve_blocks;
 
@@ -205,7 +191,6 @@ typedef struct pve_thread {
 enum {
     PVE_STOP_NONE = 0,
     PVE_STOP_SWITCH,      /* the current thread yields the CPU (quantum, blocking, exit) */
-    PVE_STOP_RESTART,     /* flush translations (new rep sites) and continue */
     PVE_STOP_END,         /* the run is over: end_reason is set */
 };
 
@@ -331,7 +316,6 @@ int pve_blocks_init(pv_emu *e);
 void pve_blocks_fini(pv_emu *e);
 void pve_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 void pve_blocks_event(pv_emu *e);
-void pve_blocks_flush_pending(pv_emu *e);
 void pve_blocks_retire(pv_emu *e, uint64_t lo, uint64_t hi);
 int pve_blocks_result(pv_emu *e, pv_dynamic *d);
 

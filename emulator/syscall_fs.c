@@ -249,7 +249,7 @@ static int64_t sys_open(pv_emu *e, uint64_t nr, int dirfd, uint64_t upath, int f
     int rc = get_path(e, upath, path);
     if (rc)
         return rc;
-    if (flags & __O_TMPFILE) {
+    if (flags & 020000000 /* O_TMPFILE without O_DIRECTORY */) {
         pve_refuse(e, nr);
         return -EOPNOTSUPP;
     }
@@ -722,6 +722,41 @@ int pve_fs_syscall(pv_emu *e, uint64_t nr, const uint64_t *a, int64_t *ret)
         break;
     }
     case SYS_umask: r = 022; break;
+    case SYS_pipe:
+    case SYS_pipe2: {
+        /* a pipe inside the one process: host pipe, never blocking the emulator (a read with no
+         * data answers EAGAIN: a writer could only be another guest thread, which cannot run then) */
+        int hp[2];
+        if (nr == SYS_pipe2 && (a[1] & ~(uint64_t)(O_CLOEXEC | O_NONBLOCK | O_DIRECT))) {
+            r = -EINVAL;
+            break;
+        }
+        if (pipe2(hp, O_CLOEXEC | O_NONBLOCK)) {
+            r = -errno;
+            break;
+        }
+        pve_file *rd = file_new(PVE_FD_HOST, hp[0], 1), *wr = file_new(PVE_FD_HOST, hp[1], 1);
+        int cloexec = nr == SYS_pipe2 && (a[1] & O_CLOEXEC);
+        int fds[2] = {-1, -1};
+        if (rd && wr) {
+            rd->readable = 1;
+            wr->writable = 1;
+            fds[0] = fd_alloc(e, 0, rd, cloexec);
+            fds[1] = fds[0] >= 0 ? fd_alloc(e, 0, wr, cloexec) : -1;
+        }
+        if (fds[1] < 0 || pve_mem_write(e, a[0], fds, sizeof fds)) {
+            if (fds[0] >= 0)
+                e->fds[fds[0]].f = NULL;
+            if (fds[1] >= 0)
+                e->fds[fds[1]].f = NULL;
+            if (rd) file_unref(rd); else close(hp[0]);
+            if (wr) file_unref(wr); else close(hp[1]);
+            r = fds[1] < 0 ? -EMFILE : -EFAULT;
+            break;
+        }
+        r = 0;
+        break;
+    }
     default: return 0;
     }
     *ret = r;

@@ -24,7 +24,9 @@
  *  - Instruction counts follow valgrind's callgrind: every executed
  *    instruction counts one, and a rep-prefixed string instruction counts
  *    one per iteration plus one for the final check that finds the count
- *    exhausted (n+1 for n > 0 iterations, 1 for none).
+ *    exhausted (n+1 for n > 0 iterations, 1 for none; a repe/repne
+ *    compare stopped by its condition counts its iterations), which is
+ *    how QEMU's translation executes them.
  */
 #ifndef PREVISION_EMULATOR_H
 #define PREVISION_EMULATOR_H
