@@ -66,7 +66,7 @@ def main():
             emu_args = [x.replace("FILE", "emu.dat") for x in args]
             tag = f"{name}-{'-'.join(args).replace('FILE', 'f')}"
             prof = os.path.join(out, tag + ".profile.json")
-            cmd = [pv, "-q", "profile", "--discard-writes", "-o", prof, "--guest-stdout", "/dev/null",
+            cmd = [pv, "-q", "profile", "-o", prof, "--guest-stdout", "/dev/null",
                    "--param", f"n={args[0]}"]
             if a.cache != "off":
                 cmd.append(f"--cache={a.cache}")
