@@ -57,6 +57,7 @@ int cmd_analyze(int argc, char **argv);
 int pv_cli_analyze_source(int argc, char **argv);
 
 /* emulator */
+int cmd_profile(int argc, char **argv);
 /* Cache geometry for the emulator's cache simulator (cli/cache_config.c):
  * L1d, L2 and L3 from the machine model file @p machine_path, or from this
  * host's hwloc topology when NULL; a level the topology lacks or describes

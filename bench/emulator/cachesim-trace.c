@@ -139,7 +139,7 @@ static inline void feed(uint64_t addr, uint32_t size, int w)
     if ((addr + size - 1) >> 12 != addr >> 12)
         page_add((addr + size - 1) >> 12);
     for (int i = 0; i < nsched; i++)
-        if (samp[i]->phase != PVE_SAMPLE_OFF)
+        if (pve_sampler_phase(samp[i]) != PVE_SAMPLE_OFF)
             pve_cache_access(samp_cache[i], addr, size, w);
     if (nkeep < capkeep)
         keep[nkeep++] = (acc){addr, size, (uint32_t)w};

@@ -103,7 +103,7 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     if (addr == SCRATCH)
         return;
     if (r->sampler) {
-        pve_sample_phase was = r->sampler->phase;
+        pve_sample_phase was = pve_sampler_phase(r->sampler);
         pve_sample_phase p = pve_sampler_step(r->sampler, r->insns);
         if (pve_sample_hooks_on(p) != pve_sample_hooks_on(was)) {
             /* Hooks change only between runs: stop here, switch, flush, resume at this block. */
@@ -121,7 +121,7 @@ static void hook_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, i
     run *r = ud;
     (void)uc;
     (void)value;
-    if (r->sampler && r->sampler->phase == PVE_SAMPLE_OFF)
+    if (r->sampler && pve_sampler_phase(r->sampler) == PVE_SAMPLE_OFF)
         r->mem_calls_off++;
     pve_cache_access_count(r->cache, addr, (uint32_t)size, type == UC_MEM_WRITE, &r->blk);
 }
@@ -238,7 +238,7 @@ static double run_mode(int mode, run *keep)
             break;
         r.want_toggle = 0;
         double ts = now_s();
-        switch_hooks(&r, pve_sample_hooks_on(r.sampler->phase));
+        switch_hooks(&r, pve_sample_hooks_on(pve_sampler_phase(r.sampler)));
         switch_s += now_s() - ts;
     }
     double t = now_s() - t0;

@@ -8,8 +8,8 @@ CLANG=${CLANG:-clang-19}
 command -v "$CLANG" >/dev/null || { echo "skip: $CLANG not found"; exit 77; }
 OUT="$PV_BINARY_DIR/fuzz"
 mkdir -p "$OUT"
-SRCS=$(ls "$PV_SOURCE_DIR"/analyzer/{decode,uarch,elf,functions,cfg,loops,lines,libs,sha256,binary}.c \
-          "$PV_SOURCE_DIR"/common/*.c)
+# The binary analyzer (not the libclang source analyzer) and common/.
+SRCS=$(ls "$PV_SOURCE_DIR"/analyzer/*.c "$PV_SOURCE_DIR"/common/*.c | grep -v '/source_')
 build() { # build NAME
     local bin="$OUT/$1" src="$PV_SOURCE_DIR/tests/fuzz/$1.c" stale=0
     [ -x "$bin" ] || stale=1
