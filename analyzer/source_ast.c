@@ -592,6 +592,8 @@ static int expr_poly(walk *w, CXCursor c, pv_poly *out, int mode, const char **w
             *why = "unexpected expression shape";
             return 0;
         }
+        if (op == CXBinaryOperator_Assign) /* i = s = 0: the value assigned */
+            return expr_poly(w, ks.c[1], out, mode, why);
         if (op != CXBinaryOperator_Add && op != CXBinaryOperator_Sub && op != CXBinaryOperator_Mul &&
             op != CXBinaryOperator_Div && op != CXBinaryOperator_Shl && op != CXBinaryOperator_Shr) {
             if (eval_int(c, &v)) /* constant bit arithmetic, e.g. (1 << 10) | 3 */
@@ -1262,7 +1264,7 @@ static int set_bound_vars(walk *w, src_loop *l, const namelist *vars)
 }
 
 /* Initial value of @p var: in the for header, else in the statement right
- * before the loop, else the parameter's value on entry. */
+ * before the loop, else its value when the loop starts (the variable itself). */
 static int initial_value(walk *w, src_loop *l, CXCursor init, CXCursor prev, const char *var)
 {
     CXCursor iv;
@@ -1274,10 +1276,8 @@ static int initial_value(walk *w, src_loop *l, CXCursor init, CXCursor prev, con
             set_reason(l, "initial value is not affine: %s", why);
         return 0;
     }
-    if (names_has(&w->params, var))
-        return !(w->rc = pv_poly_set_var(&l->lo, var));
-    set_reason(l, "no initial value for %s in the loop header or right before the loop", var);
-    return 0;
+    /* not set nearby: the count is in terms of the variable's value when the loop starts */
+    return !(w->rc = pv_poly_set_var(&l->lo, var));
 }
 
 /* Derive the raw trip count of a loop from its condition, initial value and

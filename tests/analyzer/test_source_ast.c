@@ -168,6 +168,8 @@ static void derived_trip_counts(void **state)
     expect_trip("min_bound", 0, "min(n,m)");
     expect_trip("triangle_le", 1, "n - i + 1");
     expect_trip("cube", 2, "n");
+    expect_trip("entry_value", 0, "n - i"); /* i's value when the loop starts */
+    expect_trip("chained_init", 0, "n");
     assert_int_equal(json_integer_value(json_object_get(loop_of(loops_json, "constant_macro", 0), "trip_count")), 100);
     assert_string_equal(str(loop_of(loops_json, "count_down_by3", 0), "trip_rounding"), "ceil");
     assert_string_equal(str(loop_of(loops_json, "while_loop", 0), "var"), "i");
