@@ -2631,8 +2631,10 @@ static int parse(void *index, const src_tu *tu, int *openmp, CXTranslationUnit *
     }
     if (*openmp)
         argv[n++] = PV_OPENMP_MACRO;
-    /* a warning is not a parse problem, even under -Werror */
-    argv[n++] = "-Wno-error";
+    /* Warnings are not parse problems, even under -Werror; and with all of
+     * them off clang skips the analyses behind some (the CFG-based
+     * -Wuninitialized, -Wunreachable-code...), work the facts do not need. */
+    argv[n++] = "-w";
     argv[n++] = "-working-directory";
     argv[n++] = tu->dir;
     argv[n++] = "-Qunused-arguments";
