@@ -467,16 +467,22 @@ int pv_source_report(const void *source, char **out)
     for (size_t fi = 0; fi < nf; fi++) {
         const json_t *f = json_array_get(funcs, fi);
         const char *fname = str(f, "name"), *file = str(f, "file");
+        size_t start = b.len;
         sb(&b, "%s:%lld: %s\n", pva_source_basename(file), num(f, "line"), fname);
+        size_t header_end = b.len;
         for (size_t i = 0; i < json_array_size(loops); i++) {
             const json_t *l = json_array_get(loops, i);
             if (!strcmp(str(l, "function"), fname) && !strcmp(str(l, "file"), file))
                 loop_lines(&b, l);
         }
-        if (json_object_get(f, "work") && (num(f, "loops") || json_object_get(f, "partial"))) {
-            sb(&b, "  work: ");
-            measure_out(&b, f, "work");
-            sb(&b, " iterations of innermost loop bodies%s\n", is_partial(f, "work") ? " (some trip counts unknown)" : "");
+        if (json_object_get(f, "work") && num(f, "loops")) {
+            if (is_partial(f, "work") && !strcmp(str(f, "work"), "0"))
+                sb(&b, "  work: unknown (trip counts unknown)\n");
+            else {
+                sb(&b, "  work: ");
+                measure_out(&b, f, "work");
+                sb(&b, " iterations of innermost loop bodies%s\n", is_partial(f, "work") ? " (some trip counts unknown)" : "");
+            }
         }
         measures_line(&b, f, "  operations", 0);
         if (json_object_get(f, "heap_bytes") && strcmp(str(f, "heap_bytes"), "0")) {
@@ -485,7 +491,9 @@ int pv_source_report(const void *source, char **out)
             sb(&b, " B allocated per call\n");
         }
         const json_t *wc = json_object_get(f, "with_callees");
-        if (wc) {
+        int wc_unknown = wc && is_partial(wc, "work") && !strcmp(str(wc, "work"), "0") && !json_object_get(wc, "flops") &&
+                         (!json_object_get(wc, "heap_bytes") || !strcmp(str(wc, "heap_bytes"), "0"));
+        if (wc && !wc_unknown) {
             sb(&b, "  with callees: work ");
             measure_out(&b, wc, "work");
             measures_line(&b, wc, ";", 1);
@@ -539,6 +547,11 @@ int pv_source_report(const void *source, char **out)
             if (strcmp(str(o, "function"), fname) || strcmp(str(o, "file"), file))
                 continue;
             sb(&b, "  call %s (%s) line %lld\n", str(o, "callee"), str(o, "group"), num(o, "line"));
+        }
+        /* a function with nothing to say beyond its name is left out */
+        if (b.len == header_end && !b.err) {
+            b.len = start;
+            b.s[start] = 0;
         }
     }
     /* file-scope allocations (static arrays) */
