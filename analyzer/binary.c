@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -133,6 +134,13 @@ static int run_round(job *j, int nthreads)
     if (rc)
         return pv_error_set(rc, "%s", j->err);
     return PV_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 typedef struct hash_job {
@@ -339,6 +347,7 @@ int pv_analyze_memory(const void *data, size_t len, const char *name, const pv_a
         return pv_error_set(PV_ERR_INVALID, "pv_analyze_binary: options version %d, this library knows %d",
                             opts->version, PV_ANALYZE_OPTIONS_VERSION);
     const pv_uarch *u = opts->uarch ? opts->uarch : pv_uarch_host();
+    double t0 = now_s(), t1, t2, t3;
     if ((rc = pva_elf_open(&e, data, len, name)))
         goto done;
     elf_open = 1;
@@ -348,6 +357,7 @@ int pv_analyze_memory(const void *data, size_t len, const char *name, const pv_a
         pv_sha256_hex(data, len, hj.hex);
     if ((rc = pva_funcs_collect(&fs, &e)))
         goto done;
+    t1 = now_s();
 
     int nthreads = opts->nthreads > 0 ? opts->nthreads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nthreads < 1)
@@ -381,6 +391,7 @@ int pv_analyze_memory(const void *data, size_t len, const char *name, const pv_a
     pthread_mutex_destroy(&j.lock);
     if (rc)
         goto done;
+    t2 = now_s();
 
     if ((rc = pv_profile_new(&p)))
         goto done;
@@ -397,6 +408,11 @@ int pv_analyze_memory(const void *data, size_t len, const char *name, const pv_a
     p->target.stripped = !e.has_symtab;
     if ((rc = assemble(&fs, &e, lines, p)) || (rc = pva_build_libraries(&e, p)))
         goto done;
+    t3 = now_s();
+    pv_log(PV_LOG_DEBUG,
+           "%s: %.2f s ELF and function candidates, %.2f s CFGs and loops (%d threads), %.2f s lines and profile "
+           "(%u functions, %u blocks, %u loops)",
+           name, t1 - t0, t2 - t1, nthreads, t3 - t2, p->nfunctions, p->nblocks, p->nloops);
 done:
     if (hashing)
         pthread_join(hth, NULL);

@@ -46,9 +46,18 @@ struct pva_scratch {
     size_t socap, scap, indegcap;
     pva_dep *deps;
     size_t depscap;
+    pva_dcache *dc;
 };
 
-pva_scratch *pva_scratch_new(void) { return calloc(1, sizeof(pva_scratch)); }
+pva_scratch *pva_scratch_new(void)
+{
+    pva_scratch *s = calloc(1, sizeof(pva_scratch));
+    if (s && !(s->dc = pva_dcache_new())) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
 
 void pva_scratch_free(pva_scratch *s)
 {
@@ -65,6 +74,7 @@ void pva_scratch_free(pva_scratch *s)
     free(s->succ);
     free(s->indeg);
     free(s->deps);
+    pva_dcache_free(s->dc);
     free(s);
 }
 
@@ -413,7 +423,7 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
     out->size = size;
     if (!size)
         goto done_ok;
-    if (GROW(s->mark, s->mcap, size + 1) || GROW(s->r, s->rcap, size))
+    if (GROW(s->mark, s->mcap, size + 1))
         goto nomem;
     memset(s->mark, 0, size + 1);
     s->njts = s->njtt = s->ncalls = s->nunknown = 0;
@@ -423,12 +433,16 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
     int pending = 1;
     pv_insn in;
     for (uint64_t off = 0; off < size;) {
-        if (!pva_decode(d, code + off, size - off, addr + off, &in)) {
+        int fresh;
+        if (!pva_decode_cached(s->dc, d, code + off, size - off, addr + off, &in, &fresh)) {
+            (void)fresh;
             out->nundecoded++;
             off++;
             pending = 1;
             continue;
         }
+        if (nr == s->rcap && GROW(s->r, s->rcap, (size_t)nr + 1))
+            goto nomem;
         rec *x = &s->r[nr];
         x->off = (uint32_t)off;
         x->size = in.size;
@@ -459,7 +473,7 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
                 if (GROW(s->jts, s->jtscap, s->njts + 1))
                     goto nomem;
                 s->jts[s->njts++] = (jtab){(uint32_t)first, (uint32_t)(s->njtt - first)};
-                x->jt = (uint16_t)(s->njts <= 0xffff ? s->njts : 0);
+                x->jt = (uint16_t)(s->njts < 0xffff ? s->njts : 0); /* 0xffff: indirect tail call */
                 for (size_t j = first; j < s->njtt; j++)
                     s->mark[s->jtt[j] - addr] |= 2;
             } else if (k == 2) {
@@ -563,8 +577,18 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
         uint32_t n = ne;
         uint64_t *jtt = NULL;
         if (jt) {
+            /* The table ends at its first entry that is not an instruction
+             * of this function: a bound taken from the wrong compare reads
+             * past the table into whatever follows. */
             jtt = s->jtt + jt->first;
-            n = sort_unique(jtt, jt->n);
+            uint32_t valid = 0;
+            while (valid < jt->n && (s->mark[jtt[valid] - addr] & 1))
+                valid++;
+            n = sort_unique(jtt, valid);
+            if (!n) {
+                jt = NULL;
+                k->flags |= PV_BLOCK_UNRESOLVED;
+            }
         }
         if (n) {
             if (!(k->succ = malloc(n * sizeof *k->succ)))

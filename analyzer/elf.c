@@ -127,7 +127,7 @@ void pva_elf_close(pva_elf *e)
 /* A NUL-terminated string at @off of string-table section @s, or NULL. */
 static const char *sec_str(const pva_elf *e, const pva_sec *s, uint64_t off)
 {
-    if (!s || s->type == SHT_NOBITS || off >= s->size)
+    if (!s || s->type == SHT_NOBITS || s->type == SHT_NULL || off >= s->size || !fits(s->off, s->size, e->len))
         return NULL;
     const char *p = (const char *)e->data + s->off + off;
     return memchr(p, 0, s->size - off) ? p : NULL;
@@ -238,7 +238,11 @@ static int read_sections(pva_elf *e, const Elf64_Ehdr *h)
         x->link = s.sh_link;
         x->info = s.sh_info;
         x->flags = s.sh_flags;
-        if (s.sh_type == SHT_NOBITS || s.sh_type == SHT_NULL)
+        if (s.sh_type == SHT_NULL) {
+            x->size = 0; /* no contents, whatever its header says */
+            continue;
+        }
+        if (s.sh_type == SHT_NOBITS)
             continue;
         if (!fits(s.sh_offset, s.sh_size, len))
             return pv_error_set(PV_ERR_FORMAT,

@@ -19,6 +19,18 @@ struct pv_decoder {
  * instruction stays in d->insn until the next call. */
 int pva_decode(pv_decoder *d, const uint8_t *code, size_t len, uint64_t addr, pv_insn *out);
 
+/* A per-thread cache of decoded instruction shapes (dcache.c). */
+typedef struct pva_dcache pva_dcache;
+pva_dcache *pva_dcache_new(void);
+void pva_dcache_free(pva_dcache *c);
+/* pva_decode() through the cache (@c may be NULL). *fresh is 1 when Capstone
+ * decoded it, so d->insn holds its detail; 0 for a cache hit. Indirect jumps
+ * and calls always come fresh. */
+int pva_decode_cached(pva_dcache *c, pv_decoder *d, const uint8_t *code, size_t len, uint64_t addr, pv_insn *out,
+                      int *fresh);
+/* 0 turns the cache off (tests compare profiles with and without it). */
+extern int pva_dcache_enabled;
+
 /* Loop-carried dependency chain of a loop body: decode the given instruction
  * ranges (in order, one pass = one iteration) and return the per-iteration
  * recurrence in cycles on @u. */

@@ -14,6 +14,7 @@ static const pv_command commands[] = {
     {"analyze-source", pv_cli_analyze_source, "BUILD_DIR|FILE", "same as 'analyze --source': loops, trip counts, allocations, parallelism, IR op counts"},
 
     /* dynamic profiling (emulator/) */
+    {"profile", cmd_profile, "-- PROGRAM ARGS", "run a program in the sandboxed emulator and write its dynamic profile"},
 
     /* hardware model and prediction (costmodel/) */
     {"calibrate", cmd_calibrate, "", "measure this host (topology, per-class costs, memory, warm-up costs)"},

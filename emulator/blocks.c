@@ -1,0 +1,317 @@
+/* Block counting: the UC_HOOK_BLOCK callback and its table.
+ *
+ * The hook runs once per executed translation block, so it does as little
+ * as possible: hash the block's address and size into an open-addressing
+ * table, bump the count, add the block's instruction count to the running
+ * total, and compare that total with one threshold (event_at) behind which
+ * everything rare hides (limits, thread switches). A block seen
+ * for the first time is decoded once, for its instruction count and mix.
+ *
+ * Rep-prefixed string instructions need nothing special: QEMU translates
+ * one as a block of its own that runs one iteration per entry and is
+ * entered once more to find the count exhausted (n + 1 entries for n > 0
+ * iterations, 1 for none; repe/repne cmps/scas stopped by the comparison
+ * are not re-entered), which is how valgrind's VEX counts them too (measured
+ * with callgrind: tests/emulator/test_blocks.c, docs/emulator.md).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+#define GOLD 0x9E3779B97F4A7C15ull
+#define MAX_TB_BYTES 16384
+
+static int table_alloc(pve_blocks *b, uint64_t cap)
+{
+    pve_slot *t = calloc(cap, sizeof *t);
+    if (!t)
+        return -1;
+    b->tab = t;
+    b->mask = cap - 1;
+    b->shift = 64 - (uint32_t)__builtin_ctzll(cap);
+    return 0;
+}
+
+static pve_slot *table_insert(pve_blocks *b, uint64_t key)
+{
+    uint64_t i = (key * GOLD) >> b->shift;
+    while (b->tab[i].key && b->tab[i].key != key)
+        i = (i + 1) & b->mask;
+    return &b->tab[i];
+}
+
+static int table_grow(pve_blocks *b)
+{
+    pve_slot *old = b->tab;
+    uint64_t cap = (b->mask + 1) * 2;
+    if (table_alloc(b, cap)) {
+        b->tab = old;
+        return -1;
+    }
+    for (uint64_t i = 0; i <= (cap / 2) - 1; i++)
+        if (old[i].key)
+            *table_insert(b, old[i].key) = old[i];
+    free(old);
+    return 0;
+}
+
+int pve_blocks_init(pv_emu *e)
+{
+    pve_blocks *b = &e->blk;
+    if (table_alloc(b, 1 << 14))
+        return pv_error_set(PV_ERR_NOMEM, "emulator: out of memory for the block table");
+    pv_decoder_options o = PV_DECODER_OPTIONS_INIT;
+    o.text = 0;
+    int rc = pv_decoder_new(&b->dec, &o);
+    if (rc)
+        return rc;
+    return PV_OK;
+}
+
+void pve_blocks_fini(pv_emu *e)
+{
+    pve_blocks *b = &e->blk;
+    free(b->tab);
+    free(b->info);
+    pv_decoder_free(b->dec);
+    memset(b, 0, sizeof *b);
+}
+
+static uint32_t object_of(pv_emu *e, uint64_t addr, uint64_t *link)
+{
+    pve_vma *v = pve_mem_find(e, addr);
+    uint32_t obj = v ? v->obj : PV_NONE;
+    if (obj == PV_NONE) {
+        /* code outside any ELF mapping (JIT, trampolines): one pseudo-object */
+        obj = pve_object_add(e, "[anonymous]", 0);
+        if (obj == PV_NONE)
+            obj = 0;
+    }
+    *link = addr - e->objs[obj].base;
+    return obj;
+}
+
+/* First sight of a block: decode it, record it, insert it. NULL on allocation failure. */
+static pve_slot *new_block(pv_emu *e, uint64_t addr, uint32_t size)
+{
+    pve_blocks *b = &e->blk;
+    if ((b->used + 1) * 2 > b->mask + 1 && table_grow(b))
+        return NULL;
+    if (b->ninfo == b->capinfo) {
+        uint32_t cap = b->capinfo ? b->capinfo * 2 : 4096;
+        pve_binfo *n = realloc(b->info, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        b->info = n;
+        b->capinfo = cap;
+    }
+    pve_binfo *in = &b->info[b->ninfo];
+    memset(in, 0, sizeof *in);
+    in->addr = addr;
+    in->size = size;
+    in->obj = object_of(e, addr, &in->link);
+    static uint8_t code[MAX_TB_BYTES];
+    uint32_t n = size < MAX_TB_BYTES ? size : MAX_TB_BYTES;
+    if (pve_mem_read(e, addr, code, n) == 0) {
+        uint32_t off = 0;
+        while (off < n) {
+            pv_insn ins;
+            if (pv_decode_insn(b->dec, code + off, n - off, addr + off, &ins) || !ins.size) {
+                /* bytes Capstone does not know but the engine executed: one instruction of class other */
+                in->ninsns++;
+                in->mix.n[PV_MIX_OTHER]++;
+                break;
+            }
+            pv_insn_add_to_mix(&ins, &in->mix);
+            in->ninsns++;
+            off += ins.size;
+        }
+    } else {
+        in->ninsns = 1;
+        in->mix.n[PV_MIX_OTHER] = 1;
+    }
+    if (!in->ninsns)
+        in->ninsns = 1;
+    uint64_t key = addr | (uint64_t)size << 48;
+    pve_slot *s = table_insert(b, key);
+    s->key = key;
+    s->count = 0;
+    s->ninsns = in->ninsns;
+    s->idx = b->ninfo++;
+    b->used++;
+    return s;
+}
+
+static void recompute(pv_emu *e);
+
+/* The block the hook is in will not run now (the emulation stops before it):
+ * take back its count, and remember where to continue, since Unicorn's RIP
+ * is not synced at the start of a chained block. */
+static void undo(pv_emu *e, pve_slot *s, uint64_t addr)
+{
+    s->count--;
+    e->icount -= s->ninsns;
+    e->resume_pc = addr;
+    e->have_resume = 1;
+}
+
+void pve_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    (void)uc;
+    pv_emu *e = ud;
+    pve_blocks *b = &e->blk;
+    uint64_t key = addr | (uint64_t)size << 48;
+    uint64_t i = (key * GOLD) >> b->shift;
+    pve_slot *s;
+    for (;;) {
+        s = &b->tab[i];
+        if (PVE_LIKELY(s->key == key))
+            break;
+        if (!s->key) {
+            if (!(s = new_block(e, addr, size)))
+                return;
+            break;
+        }
+        i = (i + 1) & b->mask;
+    }
+    s->count++;
+    e->icount += s->ninsns;
+    if (PVE_UNLIKELY(e->icount >= e->event_at)) {
+        /* the slow path: rare events, in order of urgency */
+        if (e->stop) {
+            /* a stop is pending: this block runs after it, do not count it twice */
+            undo(e, s, addr);
+            return;
+        }
+        if (e->opts.max_insns && e->icount > e->opts.max_insns) {
+            undo(e, s, addr);
+            pve_end(e, "limit:insns", -1, "instruction limit reached: %llu instructions ran (--max-insns %llu)",
+                    (unsigned long long)e->icount, (unsigned long long)e->opts.max_insns);
+            return;
+        }
+        if (e->timed_out) {
+            undo(e, s, addr);
+            pve_end(e, "limit:time", -1, "time limit reached after %.1f s (--timeout)", e->opts.timeout);
+            return;
+        }
+        /* a slot ends at the first block after the quantum: every slot runs at least one block */
+        if (e->nthreads > 1 && e->icount - s->ninsns >= e->run_start + e->quantum) {
+            undo(e, s, addr);
+            pve_request_stop(e, PVE_STOP_SWITCH);
+            return;
+        }
+        recompute(e);
+    }
+}
+
+static void recompute(pv_emu *e)
+{
+    uint64_t at = UINT64_MAX;
+    if (e->opts.max_insns)
+        at = e->opts.max_insns + 1;
+    if (e->nthreads > 1 && e->run_start + e->quantum < at)
+        at = e->run_start + e->quantum;
+    if (e->timed_out || e->stop)
+        at = 0;
+    e->event_at = at;
+}
+
+void pve_blocks_event(pv_emu *e) { recompute(e); }
+
+void pve_blocks_retire(pv_emu *e, uint64_t lo, uint64_t hi)
+{
+    pve_blocks *b = &e->blk;
+    int any = 0;
+    for (uint64_t i = 0; i <= b->mask; i++) {
+        pve_slot *s = &b->tab[i];
+        if (!s->key)
+            continue;
+        pve_binfo *in = &b->info[s->idx];
+        if (in->addr < hi && in->addr + in->size > lo) {
+            in->retired += s->count;
+            in->flags |= PVE_BLK_RETIRED;
+            s->key = 0;
+            b->used--;
+            any = 1;
+        }
+    }
+    if (any) {
+        /* linear probing cannot leave holes: rebuild */
+        pve_slot *old = b->tab;
+        uint64_t cap = b->mask + 1;
+        if (table_alloc(b, cap)) {
+            b->tab = old; /* out of memory: keep the table with its holes; lookups may re-decode */
+        } else {
+            for (uint64_t i = 0; i < cap; i++)
+                if (old[i].key)
+                    *table_insert(b, old[i].key) = old[i];
+            free(old);
+        }
+    }
+    uc_ctl_remove_cache(e->uc, lo, hi);
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+    const pv_block_count *x = a, *y = b;
+    if (x->object != y->object)
+        return x->object < y->object ? -1 : 1;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    if (x->ninsns != y->ninsns)
+        return x->ninsns < y->ninsns ? -1 : 1;
+    return 0;
+}
+
+int pve_blocks_result(pv_emu *e, pv_dynamic *d)
+{
+    pve_blocks *b = &e->blk;
+    uint64_t *counts = calloc(b->ninfo ? b->ninfo : 1, sizeof *counts);
+    if (!counts)
+        return pv_error_set(PV_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < b->ninfo; i++)
+        counts[i] = b->info[i].retired;
+    for (uint64_t i = 0; i <= b->mask; i++)
+        if (b->tab[i].key)
+            counts[b->tab[i].idx] += b->tab[i].count;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < b->ninfo; i++)
+        n += counts[i] != 0;
+    d->counts = calloc(n ? n : 1, sizeof *d->counts);
+    if (!d->counts) {
+        free(counts);
+        return pv_error_set(PV_ERR_NOMEM, "out of memory");
+    }
+    d->insns = 0;
+    for (uint32_t i = 0; i < b->ninfo; i++) {
+        if (!counts[i])
+            continue;
+        const pve_binfo *in = &b->info[i];
+        pv_block_count *c = &d->counts[d->ncounts++];
+        c->object = in->obj;
+        c->addr = in->link;
+        c->ninsns = in->ninsns;
+        c->count = counts[i];
+        uint64_t ins = (uint64_t)in->ninsns * counts[i];
+        d->insns += ins;
+        pv_mix64_add_scaled(&d->mix, &in->mix, counts[i]);
+        if (in->obj < e->nobjs && e->objs[in->obj].is_target) {
+            d->target_insns += ins;
+            pv_mix64_add_scaled(&d->target_mix, &in->mix, counts[i]);
+        }
+    }
+    free(counts);
+    /* merge rows for the same block (a block retranslated after its code was remapped) */
+    qsort(d->counts, d->ncounts, sizeof *d->counts, cmp_count);
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < d->ncounts; i++) {
+        if (w && !cmp_count(&d->counts[w - 1], &d->counts[i]))
+            d->counts[w - 1].count += d->counts[i].count;
+        else
+            d->counts[w++] = d->counts[i];
+    }
+    d->ncounts = w;
+    return PV_OK;
+}
