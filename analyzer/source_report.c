@@ -143,6 +143,22 @@ int pv_source_merge(pv_profile *p, const void *source)
         json_t *omp = json_object_get(l, "openmp");
         if (omp)
             json_object_set(e, "openmp", omp);
+        /* the source loop's IR operation counts: the copy doing the most source iterations per IR iteration */
+        json_t *irs = json_object_get(l, "ir"), *pick = NULL;
+        for (size_t k = 0; k < json_array_size(irs); k++) {
+            json_t *o = json_array_get(irs, k);
+            if (!pick || json_integer_value(json_object_get(o, "source_iterations")) >
+                             json_integer_value(json_object_get(pick, "source_iterations")))
+                pick = o;
+        }
+        if (pick) {
+            json_t *ir = json_object();
+            if (ir) {
+                json_object_set(ir, "counts", json_object_get(pick, "counts"));
+                json_object_set(ir, "source_iterations", json_object_get(pick, "source_iterations"));
+                json_object_set_new(e, "ir", ir);
+            }
+        }
     }
     if (rc)
         goto done;
