@@ -296,6 +296,7 @@ static void merge_into_binary_profile(void **state)
     assert_int_equal(json_array_size(un), 1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(un, 0), "loop")), 5);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(un, 0), "line")), 99);
+    assert_non_null(strstr(str(json_array_get(un, 0), "reason"), "in a file not analyzed"));
     /* functions and allocations by name: main exists in the binary, matmul was inlined */
     json_t *funcs = json_object_get(s, "functions");
     for (size_t i = 0; i < json_array_size(funcs); i++) {
@@ -424,6 +425,12 @@ static void merge_carries_pragmas(void **state)
     assert_int_equal(pv_source_merge(p, src), PV_OK);
     json_t *m = json_array_get(json_object_get(p->source, "binary_loop_map"), 0);
     assert_string_equal(str(m, "openmp"), "parallel for simd schedule(static) num_threads(4)");
+    /* a loop at a pragma's line outside the source loop (a reduction's combining loop): said so */
+    p->loops[0].loc.line = 12;
+    p->blocks[0].loc.line = 12;
+    assert_int_equal(pv_source_merge(p, src), PV_OK);
+    json_t *u = json_array_get(json_object_get(p->source, "unmatched_binary_loops"), 0);
+    assert_non_null(strstr(str(u, "reason"), "OpenMP directive"));
     assert_string_equal(p->loops[0].trip_expr, "n");
     pv_profile_free(p);
     json_decref(src);
