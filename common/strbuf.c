@@ -6,20 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 void pv_sb_reserve(pv_strbuf *b, size_t extra)
 {
-    if (b->oom || b->cap - b->len > extra)
+    if (b->oom)
         return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len <= extra)
-        cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d) {
+    if (extra >= SIZE_MAX - b->len || PV_GROW(b->data, b->cap, b->len + extra + 1, 4096))
         b->oom = 1;
-        return;
-    }
-    b->data = d;
-    b->cap = cap;
 }
 
 void pv_sb_putn(pv_strbuf *b, const char *s, size_t n)

@@ -13,7 +13,7 @@ SRCS=$(ls "$PV_SOURCE_DIR"/analyzer/*.c "$PV_SOURCE_DIR"/common/*.c | grep -v '/
 build() { # build NAME
     local bin="$OUT/$1" src="$PV_SOURCE_DIR/tests/fuzz/$1.c" stale=0
     [ -x "$bin" ] || stale=1
-    for f in $src $SRCS "$PV_SOURCE_DIR"/analyzer/internal.h "$PV_SOURCE_DIR"/include/prevision/*.h; do
+    for f in $src $SRCS "$PV_SOURCE_DIR"/analyzer/internal.h "$PV_SOURCE_DIR"/common/*.h "$PV_SOURCE_DIR"/include/prevision/*.h; do
         [ "$f" -nt "$bin" ] && stale=1
     done
     [ $stale = 0 ] && return 0
