@@ -120,13 +120,13 @@ uint32_t pv_profile_intern_file(pv_profile *p, const char *name)
     for (uint32_t i = p->nfiles; i-- > 0;)
         if (!strcmp(p->files[i], name))
             return i;
-    if ((p->nfiles & (p->nfiles - 1)) == 0) {
-        size_t cap = p->nfiles ? (size_t)p->nfiles * 2 : 8;
-        char **nf = realloc(p->files, cap * sizeof *nf);
-        if (!nf)
-            return PV_NONE;
-        p->files = nf;
-    }
+    /* p->files has no stored capacity: the reader, or a caller filling the
+     * profile, sizes it exactly. So grow it by one each time; a new file name
+     * is rare (once per file, not per lookup). */
+    char **nf = realloc(p->files, ((size_t)p->nfiles + 1) * sizeof *nf);
+    if (!nf)
+        return PV_NONE;
+    p->files = nf;
     char *dup = strdup(name);
     if (!dup)
         return PV_NONE;

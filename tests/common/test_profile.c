@@ -230,6 +230,31 @@ static void lookups(void **state)
     pv_profile_free(p);
 }
 
+/* A profile's file array may be sized exactly (the reader does so): interning
+ * a new name into a loaded profile of 3 files must grow it, not write past it. */
+static void intern_into_loaded_profile(void **state)
+{
+    (void)state;
+    pv_profile *p = make_profile(), *q = NULL;
+    char *text = NULL;
+    assert_int_equal(pv_profile_intern_file(p, "third.c"), 2);
+    assert_int_equal(pv_profile_to_string(p, &text, 1), PV_OK);
+    assert_int_equal(pv_profile_parse(text, strlen(text), "three.json", &q), PV_OK);
+    assert_int_equal(q->nfiles, 3);
+    for (int i = 0; i < 40; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "new%d.c", i);
+        assert_int_equal(pv_profile_intern_file(q, name), 3 + i);
+    }
+    assert_string_equal(q->files[2], "third.c");
+    assert_string_equal(q->files[3], "new0.c");
+    assert_string_equal(q->files[42], "new39.c");
+    assert_int_equal(pv_profile_intern_file(q, "new7.c"), 10);
+    free(text);
+    pv_profile_free(p);
+    pv_profile_free(q);
+}
+
 /* Replace the first occurrence of @from in the serialized profile and expect a rejection mentioning @needle. */
 static void expect_rejected(const char *from, const char *to, int code, const char *needle)
 {
@@ -407,6 +432,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
         cmocka_unit_test(lookups),
+        cmocka_unit_test(intern_into_loaded_profile),
         cmocka_unit_test(non_utf8_names_survive),
         cmocka_unit_test(rejects_bad_fields),
         cmocka_unit_test(rejects_bad_json),
