@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "internal.h"
 #include "prevision/version.h"
 
@@ -174,15 +175,9 @@ static int discover(pva_funcs *fs, const pva_elf *e, size_t *added)
         if (!r)
             continue;
         for (uint32_t k = 0; k < r->nunknown; k++) {
-            if (n == cap) {
-                size_t nc = cap ? cap * 2 : 256;
-                uint64_t *v = realloc(t, nc * sizeof *v);
-                if (!v) {
-                    rc = pv_error_set(PV_ERR_NOMEM, "out of memory discovering functions");
-                    goto done;
-                }
-                t = v;
-                cap = nc;
+            if (PV_GROW(t, cap, n + 1, 256)) {
+                rc = pv_error_set(PV_ERR_NOMEM, "out of memory discovering functions");
+                goto done;
             }
             t[n++] = r->unknown[k];
         }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "internal.h"
 
 enum {
@@ -93,22 +94,8 @@ void pva_fres_free(pva_fres *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Grow *p (elements of @esz) to hold at least @need. */
-static int grow(void **p, size_t *cap, size_t need, size_t esz)
-{
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need)
-        nc *= 2;
-    void *v = realloc(*p, nc * esz);
-    if (!v)
-        return -1;
-    *p = v;
-    *cap = nc;
-    return 0;
-}
-#define GROW(ptr, cap, need) grow((void **)&(ptr), &(cap), (need), sizeof *(ptr))
+/* The scratch arrays start at 64 elements and double. */
+#define GROW(arr, cap, need) PV_GROW(arr, cap, need, 64)
 
 static int canon(int r)
 {
@@ -297,7 +284,7 @@ static int resolve_jt(pva_scratch *s, const pva_ctx *c, pv_decoder *d, const rec
 
 static int push_u64(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
 {
-    if (grow((void **)v, cap, *n + 1, sizeof **v))
+    if (GROW(*v, *cap, *n + 1))
         return -1;
     (*v)[(*n)++] = x;
     return 0;

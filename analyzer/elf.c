@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "internal.h"
 
 #define SHN_XINDEX_ 0xffff
@@ -368,14 +369,8 @@ static int cmp_slot(const void *a, const void *b)
 
 static int push_sym(pva_elf *e, size_t *cap, const pva_sym *s)
 {
-    if (e->nsyms == *cap) {
-        size_t nc = *cap ? *cap * 2 : 256;
-        pva_sym *v = realloc(e->syms, nc * sizeof *v);
-        if (!v)
-            return pv_error_set(PV_ERR_NOMEM, "%s: out of memory reading symbols", e->path);
-        e->syms = v;
-        *cap = nc;
-    }
+    if (PV_GROW(e->syms, *cap, (size_t)e->nsyms + 1, 256))
+        return pv_error_set(PV_ERR_NOMEM, "%s: out of memory reading symbols", e->path);
     e->syms[e->nsyms++] = *s;
     return PV_OK;
 }
@@ -477,14 +472,8 @@ static int read_relocs(pva_elf *e, const int32_t *dyn2imp, size_t ndyn, size_t d
             size_t sym = ELF64_R_SYM(r.r_info);
             if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) || sym >= ndyn || dyn2imp[sym] < 0)
                 continue;
-            if (e->nslots == cap) {
-                size_t nc = cap ? cap * 2 : 64;
-                pva_slot *v = realloc(e->slots, nc * sizeof *v);
-                if (!v)
-                    return pv_error_set(PV_ERR_NOMEM, "%s: out of memory reading relocations", e->path);
-                e->slots = v;
-                cap = nc;
-            }
+            if (PV_GROW(e->slots, cap, (size_t)e->nslots + 1, 64))
+                return pv_error_set(PV_ERR_NOMEM, "%s: out of memory reading relocations", e->path);
             e->slots[e->nslots++] = (pva_slot){r.r_offset, (uint32_t)dyn2imp[sym]};
         }
     }
@@ -518,14 +507,8 @@ static int read_dynamic(pva_elf *e)
                                     "outside the dynamic string table",
                                     e->path, k, i, s->name, (unsigned long long)(s->off + k * sizeof d),
                                     (unsigned long long)d.d_un.d_val);
-            if (e->nneeded == cap) {
-                size_t nc = cap ? cap * 2 : 8;
-                const char **v = realloc(e->needed, nc * sizeof *v);
-                if (!v)
-                    return pv_error_set(PV_ERR_NOMEM, "%s: out of memory", e->path);
-                e->needed = v;
-                cap = nc;
-            }
+            if (PV_GROW(e->needed, cap, (size_t)e->nneeded + 1, 8))
+                return pv_error_set(PV_ERR_NOMEM, "%s: out of memory reading DT_NEEDED entries", e->path);
             e->needed[e->nneeded++] = name;
         }
         break;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "internal.h"
 
 /* Merge priorities: lower wins when candidates share an address. */
@@ -14,14 +15,8 @@ enum { PRIO_PLT, PRIO_GLOBAL, PRIO_WEAK, PRIO_LOCAL, PRIO_DYNSYM, PRIO_FDE, PRIO
 
 int pva_funcs_push(pva_funcs *fs, const pva_func *f)
 {
-    if (fs->n == fs->cap) {
-        size_t nc = fs->cap ? fs->cap * 2 : 1024;
-        pva_func *v = realloc(fs->v, nc * sizeof *v);
-        if (!v)
-            return pv_error_set(PV_ERR_NOMEM, "out of memory collecting functions");
-        fs->v = v;
-        fs->cap = nc;
-    }
+    if (PV_GROW(fs->v, fs->cap, fs->n + 1, 1024))
+        return pv_error_set(PV_ERR_NOMEM, "out of memory collecting functions");
     fs->v[fs->n++] = *f;
     return PV_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "internal.h"
 
 static int starts(const char *s, const char *p) { return !strncmp(s, p, strlen(p)); }
@@ -183,38 +184,27 @@ const char *pva_import_lib(const pva_elf *e, const pva_import *im)
 typedef struct lentry {
     const char *soname;
     uint32_t group;
-    uint32_t n, cap;
+    uint32_t n;
+    size_t cap;
     const char **imports;
 } lentry;
 
-static int add_import(lentry **v, uint32_t *n, uint32_t *cap, const char *soname, uint32_t group, const char *imp)
+static int add_import(lentry **v, uint32_t *n, size_t *cap, const char *soname, uint32_t group, const char *imp)
 {
     uint32_t i = 0;
     for (; i < *n; i++)
         if ((*v)[i].group == group && !strcmp((*v)[i].soname, soname))
             break;
     if (i == *n) {
-        if (*n == *cap) {
-            uint32_t nc = *cap ? *cap * 2 : 8;
-            lentry *x = realloc(*v, nc * sizeof *x);
-            if (!x)
-                return -1;
-            *v = x;
-            *cap = nc;
-        }
+        if (PV_GROW(*v, *cap, (size_t)*n + 1, 8))
+            return -1;
         (*v)[(*n)++] = (lentry){soname, group, 0, 0, NULL};
     }
     lentry *l = &(*v)[i];
     if (!imp)
         return 0;
-    if (l->n == l->cap) {
-        uint32_t nc = l->cap ? l->cap * 2 : 8;
-        const char **x = realloc(l->imports, nc * sizeof *x);
-        if (!x)
-            return -1;
-        l->imports = x;
-        l->cap = nc;
-    }
+    if (PV_GROW(l->imports, l->cap, (size_t)l->n + 1, 8))
+        return -1;
     l->imports[l->n++] = imp;
     return 0;
 }
@@ -222,7 +212,8 @@ static int add_import(lentry **v, uint32_t *n, uint32_t *cap, const char *soname
 int pva_build_libraries(const pva_elf *e, pv_profile *p)
 {
     lentry *v = NULL;
-    uint32_t n = 0, cap = 0;
+    uint32_t n = 0;
+    size_t cap = 0;
     int rc = PV_OK;
     for (uint32_t i = 0; i < e->nneeded; i++)
         if (add_import(&v, &n, &cap, e->needed[i], pv_libgroup_of_soname(e->needed[i]), NULL))

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "internal.h"
 
 typedef struct row {
@@ -65,14 +66,8 @@ static uint32_t name_index(pva_lines *l, const char *name, const char **last, ui
             *last_idx = (uint32_t)i;
             return (uint32_t)i;
         }
-    if (l->nnames == l->namecap) {
-        size_t nc = l->namecap ? l->namecap * 2 : 64;
-        const char **v = realloc(l->names, nc * sizeof *v);
-        if (!v)
-            return PV_NONE;
-        l->names = v;
-        l->namecap = nc;
-    }
+    if (PV_GROW(l->names, l->namecap, l->nnames + 1, 64))
+        return PV_NONE;
     l->names[l->nnames] = name;
     *last = name;
     *last_idx = (uint32_t)l->nnames;
@@ -100,16 +95,8 @@ pva_lines *pva_lines_load(Elf *elf)
         Dwarf_Lines *lines;
         size_t n;
         if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_getsrclines(&cu, &lines, &n) == 0) {
-            if (l->nrows + n > cap) {
-                size_t nc = cap ? cap : 1024;
-                while (nc < l->nrows + n)
-                    nc *= 2;
-                row *v = realloc(l->rows, nc * sizeof *v);
-                if (!v)
-                    break;
-                l->rows = v;
-                cap = nc;
-            }
+            if (PV_GROW(l->rows, cap, l->nrows + n, 1024))
+                break;
             for (size_t i = 0; i < n; i++) {
                 Dwarf_Line *ln = dwarf_onesrcline(lines, i);
                 Dwarf_Addr a;

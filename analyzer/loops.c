@@ -12,13 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "internal.h"
 
 typedef struct lp {
     uint32_t header;
-    uint32_t nlatch, irreducible;
+    uint32_t nlatch;
     uint32_t *latch; /* sources of retreating edges into header */
-    uint32_t nlatchcap;
+    size_t latchcap;
 } lp;
 
 static int cmp_u32(const void *a, const void *b)
@@ -59,7 +60,8 @@ int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, p
     uint32_t *mark = calloc(n + 1, sizeof *mark), *mark2 = calloc(n + 1, sizeof *mark2);
     uint32_t *work = malloc((n + 1) * sizeof *work);
     lp *lps = NULL;
-    uint32_t nlps = 0, lpcap = 0, nL = 0;
+    uint32_t nlps = 0, nL = 0;
+    size_t lpcap = 0;
     uint32_t *lp_of = malloc((n + 1) * sizeof *lp_of);
     pva_floop *L = NULL;
     uint32_t *order = NULL, *inner = NULL;
@@ -113,26 +115,14 @@ int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, p
                 } else if (onstack[v]) {
                     /* Retreating edge u -> v. */
                     if (lp_of[v] == UINT32_MAX) {
-                        if (nlps == lpcap) {
-                            uint32_t nc = lpcap ? lpcap * 2 : 8;
-                            lp *x = realloc(lps, nc * sizeof *x);
-                            if (!x)
-                                goto nomem;
-                            lps = x;
-                            lpcap = nc;
-                        }
+                        if (PV_GROW(lps, lpcap, (size_t)nlps + 1, 8))
+                            goto nomem;
                         lps[nlps] = (lp){.header = v};
                         lp_of[v] = nlps++;
                     }
                     lp *l = &lps[lp_of[v]];
-                    if (l->nlatch == l->nlatchcap) {
-                        uint32_t nc = l->nlatchcap ? l->nlatchcap * 2 : 2;
-                        uint32_t *x = realloc(l->latch, nc * sizeof *x);
-                        if (!x)
-                            goto nomem;
-                        l->latch = x;
-                        l->nlatchcap = nc;
-                    }
+                    if (PV_GROW(l->latch, l->latchcap, (size_t)l->nlatch + 1, 2))
+                        goto nomem;
                     l->latch[l->nlatch++] = u;
                 }
             } else {
@@ -213,9 +203,9 @@ int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, p
                     }
             }
         }
-        uint32_t cap = 16, nb = 0;
-        uint32_t *body = malloc(cap * sizeof *body);
-        if (!body)
+        size_t cap = 0;
+        uint32_t nb = 0, *body = NULL;
+        if (PV_GROW(body, cap, 1, 16))
             goto nomem;
         body[nb++] = h;
         mark[h] = stamp;
@@ -229,14 +219,9 @@ int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, p
         }
         while (nw) {
             uint32_t u = work[--nw];
-            if (nb == cap) {
-                cap *= 2;
-                uint32_t *x = realloc(body, cap * sizeof *x);
-                if (!x) {
-                    free(body);
-                    goto nomem;
-                }
-                body = x;
+            if (PV_GROW(body, cap, (size_t)nb + 1, 16)) {
+                free(body);
+                goto nomem;
             }
             body[nb++] = u;
             for (uint32_t e = pred_off[u]; e < pred_off[u + 1]; e++) {

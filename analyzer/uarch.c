@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "grow.h"
 #include "internal.h"
 
 #define G_INT 0
@@ -367,14 +368,8 @@ float pva_loop_recurrence(pv_decoder *d, const pv_uarch *u, const pva_range *r, 
                 continue;
             }
             off += in.size;
-            if (n == cap) {
-                size_t nc = cap ? cap * 2 : 64;
-                pva_dep *v = realloc(dep, nc * sizeof *v);
-                if (!v)
-                    goto done;
-                dep = v;
-                cap = nc;
-            }
+            if (PV_GROW(dep, cap, n + 1, 64))
+                goto done;
             if (pva_dep_of(d, &in, u, &dep[n]))
                 n++;
         }
