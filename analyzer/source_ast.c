@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grow.h"
 #include "source_internal.h"
 
 /* Value clang-19 gives _OPENMP under -fopenmp: the parse drops -fopenmp (see
@@ -109,7 +110,8 @@ typedef struct modrec {
 
 typedef struct modent {
     char name[PV_POLY_NAMELEN]; /* "" = free slot */
-    uint32_t n, cap;
+    uint32_t n;
+    size_t cap;
     modrec *r;
 } modent;
 
@@ -136,7 +138,8 @@ typedef struct wrapper {
 
 typedef struct namelist {
     char (*v)[PV_POLY_NAMELEN];
-    unsigned n, cap;
+    unsigned n;
+    size_t cap;
     int overflow;
 } namelist;
 
@@ -162,12 +165,15 @@ typedef struct walk {
     namelist *collect; /* variables read by expr_poly, when collecting a bound's variables */
     modmap mods;
     local *locals;
-    unsigned nlocals, caplocals;
+    unsigned nlocals;
+    size_t caplocals;
     namelist params;
     wrapper *wrappers;
     unsigned nwrappers;
+    size_t capwrappers;
     funcrange *funcs;
-    unsigned nfuncs, capfuncs;
+    unsigned nfuncs;
+    size_t capfuncs;
     int openmp;      /* the TU is compiled with -fopenmp */
     int rc;          /* first hard error (out of memory) */
 } walk;
@@ -200,14 +206,8 @@ static int names_add(walk *w, namelist *l, const char *name)
     for (unsigned i = 0; i < l->n; i++)
         if (!strcmp(l->v[i], name))
             return PV_OK;
-    if (l->n == l->cap) {
-        unsigned cap = l->cap ? l->cap * 2 : 8;
-        void *v = realloc(l->v, cap * sizeof *l->v);
-        if (!v)
-            return w->rc = PV_ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (PV_GROW(l->v, l->cap, (size_t)l->n + 1, 8))
+        return w->rc = PV_ERR_NOMEM;
     snprintf(l->v[l->n++], PV_POLY_NAMELEN, "%s", name);
     return PV_OK;
 }
@@ -288,15 +288,9 @@ static void mod_add(walk *w, const char *name, uint8_t flags)
     int loop = innermost_loop(w);
     if (e->n && e->r[e->n - 1].loop == loop && e->r[e->n - 1].flags == flags)
         return;
-    if (e->n == e->cap) {
-        uint32_t cap = e->cap ? e->cap * 2 : 4;
-        modrec *r = realloc(e->r, cap * sizeof *r);
-        if (!r) {
-            w->rc = PV_ERR_NOMEM;
-            return;
-        }
-        e->r = r;
-        e->cap = cap;
+    if (PV_GROW(e->r, e->cap, (size_t)e->n + 1, 4)) {
+        w->rc = PV_ERR_NOMEM;
+        return;
     }
     e->r[e->n++] = (modrec){loop, flags};
 }
@@ -703,14 +697,8 @@ static int expr_poly(walk *w, CXCursor c, pv_poly *out, int mode, const char **w
 static int add_loop(walk *w)
 {
     src_result *r = w->res;
-    if (r->nloops == r->caploops) {
-        unsigned cap = r->caploops ? r->caploops * 2 : 16;
-        src_loop *l = realloc(r->loops, cap * sizeof *l);
-        if (!l)
-            return -1;
-        r->loops = l;
-        r->caploops = cap;
-    }
+    if (PV_GROW(r->loops, r->caploops, (size_t)r->nloops + 1, 16))
+        return -1;
     src_loop *l = &r->loops[r->nloops];
     memset(l, 0, sizeof *l);
     pv_poly_init(&l->lo);
@@ -725,15 +713,9 @@ static int add_loop(walk *w)
 static src_alloc *add_alloc(walk *w)
 {
     src_result *r = w->res;
-    if (r->nallocs == r->capallocs) {
-        unsigned cap = r->capallocs ? r->capallocs * 2 : 16;
-        src_alloc *a = realloc(r->allocs, cap * sizeof *a);
-        if (!a) {
-            w->rc = PV_ERR_NOMEM;
-            return NULL;
-        }
-        r->allocs = a;
-        r->capallocs = cap;
+    if (PV_GROW(r->allocs, r->capallocs, (size_t)r->nallocs + 1, 16)) {
+        w->rc = PV_ERR_NOMEM;
+        return NULL;
     }
     src_alloc *a = &r->allocs[r->nallocs++];
     memset(a, 0, sizeof *a);
@@ -1252,11 +1234,9 @@ static int set_bound_vars(walk *w, src_loop *l, const namelist *vars)
     for (unsigned i = 0; i < vars->n; i++) {
         if (!strcmp(vars->v[i], l->var))
             continue;
-        char **b = realloc(l->bound_vars, (l->nbound_vars + 1) * sizeof *b);
-        if (!b)
+        if (PV_GROW(l->bound_vars, l->capbound_vars, (size_t)l->nbound_vars + 1, 4))
             return w->rc = PV_ERR_NOMEM;
-        l->bound_vars = b;
-        if (!(b[l->nbound_vars] = strdup(vars->v[i])))
+        if (!(l->bound_vars[l->nbound_vars] = strdup(vars->v[i])))
             return w->rc = PV_ERR_NOMEM;
         l->nbound_vars++;
     }
@@ -1809,15 +1789,9 @@ static void add_local(walk *w, CXCursor c, const char *name)
         }
     if (is_null(init) || ks.total > MAXKIDS)
         return;
-    if (w->nlocals == w->caplocals) {
-        unsigned cap = w->caplocals ? w->caplocals * 2 : 16;
-        local *l = realloc(w->locals, cap * sizeof *l);
-        if (!l) {
-            w->rc = PV_ERR_NOMEM;
-            return;
-        }
-        w->locals = l;
-        w->caplocals = cap;
+    if (PV_GROW(w->locals, w->caplocals, (size_t)w->nlocals + 1, 16)) {
+        w->rc = PV_ERR_NOMEM;
+        return;
     }
     local *l = &w->locals[w->nlocals];
     memset(l, 0, sizeof *l);
@@ -1935,15 +1909,9 @@ static void walk_function(walk *w, CXCursor c)
             names_add(w, &w->params, nm);
         clang_disposeString(s);
     }
-    if (w->nfuncs == w->capfuncs) {
-        unsigned cap = w->capfuncs ? w->capfuncs * 2 : 32;
-        funcrange *f = realloc(w->funcs, cap * sizeof *f);
-        if (!f) {
-            w->rc = PV_ERR_NOMEM;
-            return;
-        }
-        w->funcs = f;
-        w->capfuncs = cap;
+    if (PV_GROW(w->funcs, w->capfuncs, (size_t)w->nfuncs + 1, 32)) {
+        w->rc = PV_ERR_NOMEM;
+        return;
     }
     w->funcs[w->nfuncs++] = (funcrange){strdup(w->func), w->func_line, w->func_end_line};
     walk_children(w, c);
@@ -2342,15 +2310,9 @@ static int heap_kind(const char *k)
 static void add_func(walk *w)
 {
     src_result *r = w->res;
-    if (r->nfuncs == r->capfuncs) {
-        unsigned cap = r->capfuncs ? r->capfuncs * 2 : 16;
-        src_func *f = realloc(r->funcs, cap * sizeof *f);
-        if (!f) {
-            w->rc = PV_ERR_NOMEM;
-            return;
-        }
-        r->funcs = f;
-        r->capfuncs = cap;
+    if (PV_GROW(r->funcs, r->capfuncs, (size_t)r->nfuncs + 1, 16)) {
+        w->rc = PV_ERR_NOMEM;
+        return;
     }
     src_func *f = &r->funcs[r->nfuncs];
     memset(f, 0, sizeof *f);
@@ -2405,15 +2367,9 @@ static void add_func(walk *w)
 static void record_call(walk *w, CXCursor c, const char *name, unsigned line)
 {
     src_result *r = w->res;
-    if (r->ncallsites == r->capcallsites) {
-        unsigned cap = r->capcallsites ? r->capcallsites * 2 : 32;
-        src_call *k = realloc(r->callsites, cap * sizeof *k);
-        if (!k) {
-            w->rc = PV_ERR_NOMEM;
-            return;
-        }
-        r->callsites = k;
-        r->capcallsites = cap;
+    if (PV_GROW(r->callsites, r->capcallsites, (size_t)r->ncallsites + 1, 32)) {
+        w->rc = PV_ERR_NOMEM;
+        return;
     }
     int na = clang_Cursor_getNumArguments(c);
     if (na < 0)
@@ -2504,13 +2460,11 @@ static void finish_function(walk *w, CXCursor fn)
                     only_params = 0;
         if (!only_params || pv_poly_degree(&a->size) == 0)
             continue;
-        wrapper *nw = realloc(w->wrappers, (w->nwrappers + 1) * sizeof *nw);
-        if (!nw) {
+        if (PV_GROW(w->wrappers, w->capwrappers, (size_t)w->nwrappers + 1, 4)) {
             w->rc = PV_ERR_NOMEM;
             return;
         }
-        w->wrappers = nw;
-        wrapper *wr = &nw[w->nwrappers++];
+        wrapper *wr = &w->wrappers[w->nwrappers++];
         memset(wr, 0, sizeof *wr);
         snprintf(wr->name, sizeof wr->name, "%s", w->func);
         int np = clang_Cursor_getNumArguments(fn);

@@ -3,6 +3,7 @@
 #define PV_SOURCE_INTERNAL_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "prevision/source.h"
@@ -36,6 +37,7 @@ typedef struct src_loop {
     pv_poly dist;            /* distance to the bound in the direction of the step (+1 for <=, >=) */
     char **bound_vars;       /* variables the bound reads (raw, before substitution) */
     unsigned nbound_vars;
+    size_t capbound_vars;
     /* decided at the end of the function */
     pv_poly trip;            /* dist/|step| (exact when the step is +-1 or the count is constant) */
     int trip_known;
@@ -111,16 +113,20 @@ typedef struct src_func {
 typedef struct src_result {
     char *file;
     src_loop *loops;
-    unsigned nloops, caploops;
+    unsigned nloops;
+    size_t caploops;
     src_alloc *allocs;
-    unsigned nallocs, capallocs;
+    unsigned nallocs;
+    size_t capallocs;
     json_t *parallel;    /* array */
     json_t *calls;       /* array */
     json_t *diagnostics; /* array */
     src_func *funcs;     /* every function defined in the main file */
-    unsigned nfuncs, capfuncs;
+    unsigned nfuncs;
+    size_t capfuncs;
     src_call *callsites;
-    unsigned ncallsites, capcallsites;
+    unsigned ncallsites;
+    size_t capcallsites;
     double parse_seconds;
 } src_result;
 
