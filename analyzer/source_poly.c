@@ -5,12 +5,12 @@
  * analyzer needs only add, mul, substitution and sums of powers. */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "prevision/source.h"
+#include "strbuf.h"
 
 static int64_t gcd64(int64_t a, int64_t b)
 {
@@ -408,50 +408,13 @@ int pv_poly_sum(pv_poly *out, const pv_poly *f, const char *var, const pv_poly *
     return poly_replace(out, &r);
 }
 
-/* A growable string. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int err;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    if (b->err)
-        return;
-    va_list ap;
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->err = 1;
-            return;
-        }
-        if (b->s && (size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->err = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
 /* Print order: by degree, and within a degree positive terms first, so
  * that a difference reads `n - i` rather than `-i + n`. */
 char *pv_poly_str(const pv_poly *p)
 {
-    sbuf b = {0};
+    pv_strbuf b = {0};
     if (p->nterms == 0)
-        sb_add(&b, "0");
+        pv_sb_printf(&b, "0");
     int first = 1;
     for (uint32_t g = 0; g < p->nterms;) {
         uint32_t e = g;
@@ -464,36 +427,36 @@ char *pv_poly_str(const pv_poly *p)
                     continue;
                 int64_t num = t->num;
                 if (first && num < 0) {
-                    sb_add(&b, "-");
+                    pv_sb_printf(&b, "-");
                     num = -num;
                 } else if (!first) {
-                    sb_add(&b, num < 0 ? " - " : " + ");
+                    pv_sb_printf(&b, num < 0 ? " - " : " + ");
                     if (num < 0)
                         num = -num;
                 }
                 first = 0;
                 int wrote = 0;
                 if (num != 1 || t->nfactors == 0) {
-                    sb_add(&b, "%lld", (long long)num);
+                    pv_sb_printf(&b, "%lld", (long long)num);
                     wrote = 1;
                 }
                 for (unsigned k = 0; k < t->nfactors; k++) {
-                    sb_add(&b, "%s%s", wrote ? "*" : "", t->var[k]);
+                    pv_sb_printf(&b, "%s%s", wrote ? "*" : "", t->var[k]);
                     if (t->exp[k] > 1)
-                        sb_add(&b, "^%u", t->exp[k]);
+                        pv_sb_printf(&b, "^%u", t->exp[k]);
                     wrote = 1;
                 }
                 if (t->den != 1)
-                    sb_add(&b, "/%lld", (long long)t->den);
+                    pv_sb_printf(&b, "/%lld", (long long)t->den);
             }
         g = e;
     }
-    if (b.err) {
-        free(b.s);
+    if (b.failed) {
+        pv_sb_free(&b);
         pv_error_set(PV_ERR_NOMEM, "symbolic expression: out of memory");
         return NULL;
     }
-    return b.s;
+    return b.data;
 }
 
 int pv_poly_eval(const pv_poly *p, pv_expr_lookup_fn lookup, void *ud, double *out)

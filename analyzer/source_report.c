@@ -1,10 +1,10 @@
 /* Merging source facts into a static profile, and the human report. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "source_internal.h"
+#include "strbuf.h"
 
 /* A source loop, flattened for matching. */
 typedef struct sloop {
@@ -222,43 +222,6 @@ done:
     return rc;
 }
 
-/* A growable string. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int err;
-} sbuf;
-
-static void sb(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb(sbuf *b, const char *fmt, ...)
-{
-    if (b->err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    char *t = NULL;
-    int n = vasprintf(&t, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->err = 1;
-        return;
-    }
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            free(t);
-            b->err = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, t, (size_t)n + 1);
-    b->len += (size_t)n;
-    free(t);
-}
-
 static const char *str(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
@@ -268,22 +231,22 @@ static const char *str(const json_t *o, const char *k)
 static long long num(const json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
 
 /* A count per source iteration: integers plainly, fractions with two decimals. */
-static void per_iter(sbuf *b, double v)
+static void per_iter(pv_strbuf *b, double v)
 {
     if (v == (double)(long long)v)
-        sb(b, "%lld", (long long)v);
+        pv_sb_printf(b, "%lld", (long long)v);
     else
-        sb(b, "%.2f", v);
+        pv_sb_printf(b, "%.2f", v);
 }
 
 /* One IR record, as operations per source iteration. */
-static void ir_line(sbuf *b, const json_t *ir, int indent, size_t ncopies)
+static void ir_line(pv_strbuf *b, const json_t *ir, int indent, size_t ncopies)
 {
     const json_t *c = json_object_get(ir, "counts");
     const json_t *fp = json_object_get(c, "fp");
     json_int_t per = json_integer_value(json_object_get(ir, "source_iterations"));
     double d = per > 0 ? (double)per : 1;
-    sb(b, "%*sIR per iteration: ", indent, "");
+    pv_sb_printf(b, "%*sIR per iteration: ", indent, "");
     const char *prec;
     json_t *v;
     int any = 0;
@@ -293,71 +256,71 @@ static void ir_line(sbuf *b, const json_t *ir, int indent, size_t ncopies)
         json_t *x;
         json_object_foreach(v, op, x)
         {
-            sb(b, "%s", any ? ", " : "");
+            pv_sb_printf(b, "%s", any ? ", " : "");
             per_iter(b, (double)json_integer_value(x) / d);
-            sb(b, " %s.%s", op, prec);
+            pv_sb_printf(b, " %s.%s", op, prec);
             any = 1;
         }
     }
-    sb(b, "%s", any ? ", " : "");
+    pv_sb_printf(b, "%s", any ? ", " : "");
     per_iter(b, (double)num(c, "int_ops") / d);
-    sb(b, " int, ");
+    pv_sb_printf(b, " int, ");
     per_iter(b, (double)num(c, "load_bytes") / d);
-    sb(b, " B loaded, ");
+    pv_sb_printf(b, " B loaded, ");
     per_iter(b, (double)num(c, "store_bytes") / d);
-    sb(b, " B stored");
+    pv_sb_printf(b, " B stored");
     if (num(c, "calls")) {
-        sb(b, ", ");
+        pv_sb_printf(b, ", ");
         per_iter(b, (double)num(c, "calls") / d);
-        sb(b, " calls");
+        pv_sb_printf(b, " calls");
     }
     json_t *ai = json_object_get(c, "intensity");
     if (ai && json_real_value(ai) > 0)
-        sb(b, "; %.3g flop/B", json_real_value(ai));
+        pv_sb_printf(b, "; %.3g flop/B", json_real_value(ai));
     const json_t *vec = json_object_get(c, "vector_ops");
     if (json_object_size((json_t *)vec)) {
         const char *w;
-        sb(b, " (vector ops:");
-        json_object_foreach((json_t *)vec, w, v) sb(b, " %lld x %s-bit", (long long)json_integer_value(v), w);
-        sb(b, " per IR iteration)");
+        pv_sb_printf(b, " (vector ops:");
+        json_object_foreach((json_t *)vec, w, v) pv_sb_printf(b, " %lld x %s-bit", (long long)json_integer_value(v), w);
+        pv_sb_printf(b, " per IR iteration)");
     }
     if (per > 1)
-        sb(b, "; unrolled or vectorized by %lld", (long long)per);
+        pv_sb_printf(b, "; unrolled or vectorized by %lld", (long long)per);
     if (ncopies > 1)
-        sb(b, "; %zu IR copies (vector body, remainder, inlined)", ncopies);
-    sb(b, "\n");
+        pv_sb_printf(b, "; %zu IR copies (vector body, remainder, inlined)", ncopies);
+    pv_sb_printf(b, "\n");
 }
 
-static void loop_lines(sbuf *b, const json_t *l)
+static void loop_lines(pv_strbuf *b, const json_t *l)
 {
     int ind = 2 * (int)num(l, "depth");
-    sb(b, "%*s%s loop, lines %lld-%lld", ind, "", str(l, "kind"), num(l, "line"), num(l, "end_line"));
+    pv_sb_printf(b, "%*s%s loop, lines %lld-%lld", ind, "", str(l, "kind"), num(l, "line"), num(l, "end_line"));
     if (json_object_get(l, "var"))
-        sb(b, ", %s", str(l, "var"));
+        pv_sb_printf(b, ", %s", str(l, "var"));
     if (json_object_get(l, "trip")) {
-        sb(b, ": trip %s", str(l, "trip"));
+        pv_sb_printf(b, ": trip %s", str(l, "trip"));
         if (json_object_get(l, "total_iterations") && num(l, "depth") > 1)
-            sb(b, " (%s%s in all)", json_is_true(json_object_get(l, "total_approx")) ? "about " : "",
+            pv_sb_printf(b, " (%s%s in all)", json_is_true(json_object_get(l, "total_approx")) ? "about " : "",
                str(l, "total_iterations"));
         else if (json_object_get(l, "total_unknown") && num(l, "depth") > 1)
-            sb(b, " (total unknown: %s)", str(l, "total_unknown"));
+            pv_sb_printf(b, " (total unknown: %s)", str(l, "total_unknown"));
     } else {
-        sb(b, ": trip unknown, %s", str(l, "trip_unknown"));
+        pv_sb_printf(b, ": trip unknown, %s", str(l, "trip_unknown"));
         if (json_object_get(l, "trip_max"))
-            sb(b, " (at most %s)", str(l, "trip_max"));
+            pv_sb_printf(b, " (at most %s)", str(l, "trip_max"));
     }
     if (json_object_get(l, "openmp"))
-        sb(b, " [omp %s]", str(l, "openmp"));
+        pv_sb_printf(b, " [omp %s]", str(l, "openmp"));
     const json_t *bl = json_object_get(l, "binary_loops");
     if (json_array_size(bl)) {
-        sb(b, " [binary loop%s", json_array_size(bl) > 1 ? "s" : "");
+        pv_sb_printf(b, " [binary loop%s", json_array_size(bl) > 1 ? "s" : "");
         for (size_t k = 0; k < json_array_size(bl); k++)
-            sb(b, " #%lld", (long long)json_integer_value(json_array_get(bl, k)));
-        sb(b, "]");
+            pv_sb_printf(b, " #%lld", (long long)json_integer_value(json_array_get(bl, k)));
+        pv_sb_printf(b, "]");
     }
     if (json_is_false(json_object_get(l, "matched")))
-        sb(b, " [no binary loop: unrolled away, inlined elsewhere or not built]");
-    sb(b, "\n");
+        pv_sb_printf(b, " [no binary loop: unrolled away, inlined elsewhere or not built]");
+    pv_sb_printf(b, "\n");
     const json_t *ir = json_object_get(l, "ir");
     if (json_array_size(ir)) {
         /* the copy the totals use: own function first, most source iterations per IR iteration */
@@ -382,11 +345,11 @@ static void loop_lines(sbuf *b, const json_t *l)
  * `1068*n/97 + 1018/97` as `11.01*n + 10.49`. Works on pv_poly_str()'s
  * output: terms joined by " + " / " - ", each an optional integer
  * coefficient, factors, and an optional "/DEN" at its end. */
-static void decimal_expr(sbuf *b, const char *e)
+static void decimal_expr(pv_strbuf *b, const char *e)
 {
     char *copy = strdup(e);
     if (!copy) {
-        b->err = 1;
+        b->failed = 1;
         return;
     }
     char *p = copy;
@@ -417,15 +380,15 @@ static void decimal_expr(sbuf *b, const char *e)
             *slash = 0;
         }
         if (first)
-            sb(b, "%s", neg ? "-" : "");
+            pv_sb_printf(b, "%s", neg ? "-" : "");
         else
-            sb(b, neg ? " - " : " + ");
+            pv_sb_printf(b, neg ? " - " : " + ");
         if (!*body)
-            sb(b, "%.4g", coef);
+            pv_sb_printf(b, "%.4g", coef);
         else if (coef == 1)
-            sb(b, "%s", body);
+            pv_sb_printf(b, "%s", body);
         else
-            sb(b, "%.4g*%s", coef, body);
+            pv_sb_printf(b, "%.4g*%s", coef, body);
         if (!next)
             break;
         p = next;
@@ -435,14 +398,14 @@ static void decimal_expr(sbuf *b, const char *e)
 }
 
 /* An expression of a measure: exact, or "about" with decimals when a rounded count was averaged. */
-static void expr_out(sbuf *b, const json_t *o, const char *key)
+static void expr_out(pv_strbuf *b, const json_t *o, const char *key)
 {
     const char *e = str(o, key);
     if (json_is_true(json_object_get(o, "approx")) && strchr(e, '/')) {
-        sb(b, "about ");
+        pv_sb_printf(b, "about ");
         decimal_expr(b, e);
     } else
-        sb(b, "%s", e[0] ? e : "0");
+        pv_sb_printf(b, "%s", e[0] ? e : "0");
 }
 
 static int is_partial(const json_t *o, const char *key)
@@ -455,39 +418,39 @@ static int is_partial(const json_t *o, const char *key)
 }
 
 /* A measure: exact, "at least X" when some part is unknown, "unknown" when no part is known. */
-static void measure_out(sbuf *b, const json_t *o, const char *key)
+static void measure_out(pv_strbuf *b, const json_t *o, const char *key)
 {
     if (is_partial(o, key) && !strcmp(str(o, key), "0"))
-        sb(b, "unknown");
+        pv_sb_printf(b, "unknown");
     else {
-        sb(b, "%s", is_partial(o, key) ? "at least " : "");
+        pv_sb_printf(b, "%s", is_partial(o, key) ? "at least " : "");
         expr_out(b, o, key);
     }
 }
 
 /* "PREFIX: F flops (X fused multiply-adds), L B loaded, S B stored; I flop/B" from the IR totals. */
-static void measures_line(sbuf *b, const json_t *o, const char *prefix, int inline_)
+static void measures_line(pv_strbuf *b, const json_t *o, const char *prefix, int inline_)
 {
     if (!json_object_get(o, "flops") && !json_object_get(o, "bytes_loaded") && !json_object_get(o, "bytes_stored"))
         return;
     int partial = is_partial(o, "flops") || is_partial(o, "bytes_loaded") || is_partial(o, "bytes_stored");
-    sb(b, "%s%s %s", prefix, inline_ ? "" : ":", partial ? "at least " : "");
+    pv_sb_printf(b, "%s%s %s", prefix, inline_ ? "" : ":", partial ? "at least " : "");
     expr_out(b, o, "flops");
-    sb(b, " flops");
+    pv_sb_printf(b, " flops");
     if (json_object_get(o, "fma")) {
-        sb(b, " (");
+        pv_sb_printf(b, " (");
         expr_out(b, o, "fma");
-        sb(b, " fused multiply-adds)");
+        pv_sb_printf(b, " fused multiply-adds)");
     }
-    sb(b, ", ");
+    pv_sb_printf(b, ", ");
     expr_out(b, o, "bytes_loaded");
-    sb(b, " B loaded, ");
+    pv_sb_printf(b, " B loaded, ");
     expr_out(b, o, "bytes_stored");
-    sb(b, " B stored");
+    pv_sb_printf(b, " B stored");
     if (json_object_get(o, "intensity"))
-        sb(b, "; %.3g flop/B for large parameters", json_real_value(json_object_get(o, "intensity")));
+        pv_sb_printf(b, "; %.3g flop/B for large parameters", json_real_value(json_object_get(o, "intensity")));
     if (!inline_)
-        sb(b, "\n");
+        pv_sb_printf(b, "\n");
 }
 
 int pv_source_report(const void *source, char **out)
@@ -495,7 +458,7 @@ int pv_source_report(const void *source, char **out)
     const json_t *s = source;
     if (!json_is_object(s) || !out)
         return pv_error_set(PV_ERR_INVALID, "pv_source_report: not a source section");
-    sbuf b = {0};
+    pv_strbuf b = {0};
     const json_t *loops = json_object_get(s, "loops"), *allocs = json_object_get(s, "allocations"),
                  *funcs = json_object_get(s, "functions"), *par = json_object_get(s, "parallel"),
                  *calls = json_object_get(s, "calls"), *diags = json_object_get(s, "diagnostics");
@@ -504,7 +467,7 @@ int pv_source_report(const void *source, char **out)
         const json_t *f = json_array_get(funcs, fi);
         const char *fname = str(f, "name"), *file = str(f, "file");
         size_t start = b.len;
-        sb(&b, "%s:%lld: %s\n", pva_source_basename(file), num(f, "line"), fname);
+        pv_sb_printf(&b, "%s:%lld: %s\n", pva_source_basename(file), num(f, "line"), fname);
         size_t header_end = b.len;
         for (size_t i = 0; i < json_array_size(loops); i++) {
             const json_t *l = json_array_get(loops, i);
@@ -513,109 +476,109 @@ int pv_source_report(const void *source, char **out)
         }
         if (json_object_get(f, "work") && num(f, "loops")) {
             if (is_partial(f, "work") && !strcmp(str(f, "work"), "0"))
-                sb(&b, "  work: unknown (trip counts unknown)\n");
+                pv_sb_printf(&b, "  work: unknown (trip counts unknown)\n");
             else {
-                sb(&b, "  work: ");
+                pv_sb_printf(&b, "  work: ");
                 measure_out(&b, f, "work");
-                sb(&b, " iterations of innermost loop bodies%s\n", is_partial(f, "work") ? " (some trip counts unknown)" : "");
+                pv_sb_printf(&b, " iterations of innermost loop bodies%s\n", is_partial(f, "work") ? " (some trip counts unknown)" : "");
             }
         }
         measures_line(&b, f, "  operations", 0);
         if (json_object_get(f, "heap_bytes") && strcmp(str(f, "heap_bytes"), "0")) {
-            sb(&b, "  heap: ");
+            pv_sb_printf(&b, "  heap: ");
             measure_out(&b, f, "heap_bytes");
-            sb(&b, " B allocated per call\n");
+            pv_sb_printf(&b, " B allocated per call\n");
         }
         const json_t *wc = json_object_get(f, "with_callees");
         int wc_unknown = wc && is_partial(wc, "work") && !strcmp(str(wc, "work"), "0") && !json_object_get(wc, "flops") &&
                          (!json_object_get(wc, "heap_bytes") || !strcmp(str(wc, "heap_bytes"), "0"));
         if (wc && !wc_unknown) {
-            sb(&b, "  with callees: work ");
+            pv_sb_printf(&b, "  with callees: work ");
             measure_out(&b, wc, "work");
             measures_line(&b, wc, ";", 1);
             if (strcmp(str(wc, "heap_bytes"), "0") && json_object_get(wc, "heap_bytes")) {
-                sb(&b, "; heap ");
+                pv_sb_printf(&b, "; heap ");
                 measure_out(&b, wc, "heap_bytes");
-                sb(&b, " B");
+                pv_sb_printf(&b, " B");
             }
-            sb(&b, "\n");
+            pv_sb_printf(&b, "\n");
         }
         for (size_t i = 0; i < json_array_size(allocs); i++) {
             const json_t *a = json_array_get(allocs, i);
             if (strcmp(str(a, "function"), fname) || strcmp(str(a, "file"), file))
                 continue;
-            sb(&b, "  allocation line %lld, %s%s%s: ", num(a, "line"), str(a, "kind"), json_object_get(a, "callee") ? " " : "",
+            pv_sb_printf(&b, "  allocation line %lld, %s%s%s: ", num(a, "line"), str(a, "kind"), json_object_get(a, "callee") ? " " : "",
                str(a, "callee"));
             if (json_object_get(a, "bytes"))
-                sb(&b, "%s B", str(a, "bytes"));
+                pv_sb_printf(&b, "%s B", str(a, "bytes"));
             else
-                sb(&b, "size unknown, %s", str(a, "bytes_unknown"));
+                pv_sb_printf(&b, "size unknown, %s", str(a, "bytes_unknown"));
             if (json_object_get(a, "loop_line"))
-                sb(&b, ", in the loop at line %lld%s%s%s", num(a, "loop_line"), json_object_get(a, "count") ? " (" : "",
+                pv_sb_printf(&b, ", in the loop at line %lld%s%s%s", num(a, "loop_line"), json_object_get(a, "count") ? " (" : "",
                    str(a, "count"), json_object_get(a, "count") ? " times per call)" : "");
-            sb(&b, "\n");
+            pv_sb_printf(&b, "\n");
         }
         for (size_t i = 0; i < json_array_size(par); i++) {
             const json_t *o = json_array_get(par, i);
             if (strcmp(str(o, "function"), fname) || strcmp(str(o, "file"), file))
                 continue;
             if (!strcmp(str(o, "kind"), "openmp")) {
-                sb(&b, "  parallel: #pragma omp %s (line %lld)", str(o, "pragma"), num(o, "line"));
+                pv_sb_printf(&b, "  parallel: #pragma omp %s (line %lld)", str(o, "pragma"), num(o, "line"));
                 if (json_object_get(o, "loop_line"))
-                    sb(&b, ", loop at line %lld%s%s", num(o, "loop_line"), json_object_get(o, "iterations") ? " of " : "",
+                    pv_sb_printf(&b, ", loop at line %lld%s%s", num(o, "loop_line"), json_object_get(o, "iterations") ? " of " : "",
                        json_object_get(o, "iterations") ? str(o, "iterations") : "");
                 if (json_object_get(o, "iterations"))
-                    sb(&b, " iterations");
+                    pv_sb_printf(&b, " iterations");
                 if (json_object_get(o, "threads"))
-                    sb(&b, ", %s threads", str(o, "threads"));
-                sb(&b, "\n");
+                    pv_sb_printf(&b, ", %s threads", str(o, "threads"));
+                pv_sb_printf(&b, "\n");
             } else {
-                sb(&b, "  parallel: pthread_create(%s) line %lld", str(o, "routine"), num(o, "line"));
+                pv_sb_printf(&b, "  parallel: pthread_create(%s) line %lld", str(o, "routine"), num(o, "line"));
                 if (json_object_get(o, "threads"))
-                    sb(&b, ", %s threads", str(o, "threads"));
+                    pv_sb_printf(&b, ", %s threads", str(o, "threads"));
                 else if (json_object_get(o, "threads_max"))
-                    sb(&b, ", up to %s threads", str(o, "threads_max"));
-                sb(&b, "\n");
+                    pv_sb_printf(&b, ", up to %s threads", str(o, "threads_max"));
+                pv_sb_printf(&b, "\n");
             }
         }
         for (size_t i = 0; i < json_array_size(calls); i++) {
             const json_t *o = json_array_get(calls, i);
             if (strcmp(str(o, "function"), fname) || strcmp(str(o, "file"), file))
                 continue;
-            sb(&b, "  call %s (%s) line %lld\n", str(o, "callee"), str(o, "group"), num(o, "line"));
+            pv_sb_printf(&b, "  call %s (%s) line %lld\n", str(o, "callee"), str(o, "group"), num(o, "line"));
         }
         /* a function with nothing to say beyond its name is left out */
-        if (b.len == header_end && !b.err) {
+        if (b.len == header_end && !b.failed) {
             b.len = start;
-            b.s[start] = 0;
+            b.data[start] = 0;
         }
     }
     /* file-scope allocations (static arrays) */
     for (size_t i = 0; i < json_array_size(allocs); i++) {
         const json_t *a = json_array_get(allocs, i);
         if (!json_object_get(a, "function"))
-            sb(&b, "%s:%lld: %s array %s: %s B\n", pva_source_basename(str(a, "file")), num(a, "line"), str(a, "kind"),
+            pv_sb_printf(&b, "%s:%lld: %s array %s: %s B\n", pva_source_basename(str(a, "file")), num(a, "line"), str(a, "kind"),
                str(a, "callee"), str(a, "bytes"));
     }
     for (size_t i = 0; i < json_array_size(diags); i++) {
         const json_t *d = json_array_get(diags, i);
-        sb(&b, "%s:%lld: %s (%s pass): %s\n", str(d, "file"), num(d, "line"), str(d, "severity"), str(d, "pass"),
+        pv_sb_printf(&b, "%s:%lld: %s (%s pass): %s\n", str(d, "file"), num(d, "line"), str(d, "severity"), str(d, "pass"),
            str(d, "message"));
     }
     const json_t *ub = json_object_get(s, "unmatched_binary_loops");
     if (json_array_size(ub)) {
-        sb(&b, "%zu binary loop(s) with no source loop:\n", json_array_size(ub));
+        pv_sb_printf(&b, "%zu binary loop(s) with no source loop:\n", json_array_size(ub));
         for (size_t i = 0; i < json_array_size(ub) && i < 10; i++) {
             const json_t *u = json_array_get(ub, i);
-            sb(&b, "  #%lld", num(u, "loop"));
+            pv_sb_printf(&b, "  #%lld", num(u, "loop"));
             if (json_object_get(u, "function"))
-                sb(&b, " in %s", str(u, "function"));
+                pv_sb_printf(&b, " in %s", str(u, "function"));
             if (num(u, "line"))
-                sb(&b, " (%s:%lld)", pva_source_basename(str(u, "file")), num(u, "line"));
-            sb(&b, ": %s\n", str(u, "reason"));
+                pv_sb_printf(&b, " (%s:%lld)", pva_source_basename(str(u, "file")), num(u, "line"));
+            pv_sb_printf(&b, ": %s\n", str(u, "reason"));
         }
         if (json_array_size(ub) > 10)
-            sb(&b, "  ... and %zu more\n", json_array_size(ub) - 10);
+            pv_sb_printf(&b, "  ... and %zu more\n", json_array_size(ub) - 10);
     }
     /* the program: main with everything it calls */
     for (size_t fi = 0; fi < nf; fi++) {
@@ -623,33 +586,33 @@ int pv_source_report(const void *source, char **out)
         if (strcmp(str(f, "name"), "main"))
             continue;
         const json_t *t = json_object_get(f, "with_callees") ? json_object_get(f, "with_callees") : f;
-        sb(&b, "program (main and what it calls, per run): work ");
+        pv_sb_printf(&b, "program (main and what it calls, per run): work ");
         measure_out(&b, t, "work");
-        sb(&b, " iterations");
+        pv_sb_printf(&b, " iterations");
         measures_line(&b, t, ";", 1);
         if (json_object_get(t, "heap_bytes") && strcmp(str(t, "heap_bytes"), "0")) {
-            sb(&b, "; heap ");
+            pv_sb_printf(&b, "; heap ");
             measure_out(&b, t, "heap_bytes");
-            sb(&b, " B allocated");
+            pv_sb_printf(&b, " B allocated");
         }
-        sb(&b, "\n");
+        pv_sb_printf(&b, "\n");
     }
     size_t ntrip = 0, nunmatched = 0;
     for (size_t i = 0; i < json_array_size(loops); i++) {
         ntrip += json_object_get(json_array_get(loops, i), "trip") != NULL;
         nunmatched += json_is_false(json_object_get(json_array_get(loops, i), "matched"));
     }
-    sb(&b, "%zu loops (%zu with a trip count), %zu allocations, %zu parallel constructs, %zu library calls, %zu diagnostics",
+    pv_sb_printf(&b, "%zu loops (%zu with a trip count), %zu allocations, %zu parallel constructs, %zu library calls, %zu diagnostics",
        json_array_size(loops), ntrip, json_array_size(allocs), json_array_size(par), json_array_size(calls),
        json_array_size(diags));
     if (json_object_get(s, "binary_loop_map"))
-        sb(&b, "; %zu binary loops matched, %zu not; %zu source loops without a binary loop",
+        pv_sb_printf(&b, "; %zu binary loops matched, %zu not; %zu source loops without a binary loop",
            json_array_size(json_object_get(s, "binary_loop_map")) - json_array_size(ub), json_array_size(ub), nunmatched);
-    sb(&b, "\n");
-    if (b.err) {
-        free(b.s);
+    pv_sb_printf(&b, "\n");
+    if (b.failed) {
+        pv_sb_free(&b);
         return pv_error_set(PV_ERR_NOMEM, "pv_source_report: out of memory");
     }
-    *out = b.s;
+    *out = b.data;
     return PV_OK;
 }

@@ -449,7 +449,7 @@ static void w_json(writer *w, const json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
     if (!s) {
-        w->b.oom = 1;
+        w->b.failed = 1;
         return;
     }
     pv_sb_puts(&w->b, s);
@@ -677,7 +677,7 @@ int pv_profile_to_string(const pv_profile *p, char **out, int compact)
     w.depth = 0;
     w_nl(&w);
     pv_sb_puts(b, "}\n");
-    if (b->oom) {
+    if (b->failed) {
         pv_sb_free(b);
         return pv_error_set(PV_ERR_NOMEM, "out of memory serializing the profile");
     }

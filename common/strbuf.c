@@ -10,16 +10,16 @@
 
 void pv_sb_reserve(pv_strbuf *b, size_t extra)
 {
-    if (b->oom)
+    if (b->failed)
         return;
     if (extra >= SIZE_MAX - b->len || PV_GROW(b->data, b->cap, b->len + extra + 1, 4096))
-        b->oom = 1;
+        b->failed = 1;
 }
 
 void pv_sb_putn(pv_strbuf *b, const char *s, size_t n)
 {
     pv_sb_reserve(b, n + 1);
-    if (b->oom)
+    if (b->failed)
         return;
     memcpy(b->data + b->len, s, n);
     b->len += n;
@@ -32,18 +32,27 @@ void pv_sb_putc(pv_strbuf *b, char c) { pv_sb_putn(b, &c, 1); }
 
 void pv_sb_printf(pv_strbuf *b, const char *fmt, ...)
 {
+    if (b->failed)
+        return;
+    /* Straight into the spare room; only when it is too small, grow and
+     * format again. */
+    size_t room = b->data ? b->cap - b->len : 0;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        b->failed = 1;
         return;
-    pv_sb_reserve(b, (size_t)n + 1);
-    if (b->oom)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    }
+    if ((size_t)n >= room) {
+        pv_sb_reserve(b, (size_t)n + 1);
+        if (b->failed)
+            return;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 
