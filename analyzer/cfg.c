@@ -97,28 +97,6 @@ void pva_fres_free(pva_fres *r)
 /* The scratch arrays start at 64 elements and double. */
 #define GROW(arr, cap, need) PV_GROW(arr, cap, need, 64)
 
-static int canon(int r)
-{
-    switch (r) {
-    case X86_REG_AL: case X86_REG_AH: case X86_REG_AX: case X86_REG_EAX: return X86_REG_RAX;
-    case X86_REG_BL: case X86_REG_BH: case X86_REG_BX: case X86_REG_EBX: return X86_REG_RBX;
-    case X86_REG_CL: case X86_REG_CH: case X86_REG_CX: case X86_REG_ECX: return X86_REG_RCX;
-    case X86_REG_DL: case X86_REG_DH: case X86_REG_DX: case X86_REG_EDX: return X86_REG_RDX;
-    case X86_REG_SIL: case X86_REG_SI: case X86_REG_ESI: return X86_REG_RSI;
-    case X86_REG_DIL: case X86_REG_DI: case X86_REG_EDI: return X86_REG_RDI;
-    case X86_REG_BPL: case X86_REG_BP: case X86_REG_EBP: return X86_REG_RBP;
-    case X86_REG_SPL: case X86_REG_SP: case X86_REG_ESP: return X86_REG_RSP;
-    default: break;
-    }
-    if (r >= X86_REG_R8B && r <= X86_REG_R15B)
-        return X86_REG_R8 + (r - X86_REG_R8B);
-    if (r >= X86_REG_R8D && r <= X86_REG_R15D)
-        return X86_REG_R8 + (r - X86_REG_R8D);
-    if (r >= X86_REG_R8W && r <= X86_REG_R15W)
-        return X86_REG_R8 + (r - X86_REG_R8W);
-    return r;
-}
-
 /* The bound of a jump table's index register: walk back to `cmp idx, N`
  * followed by ja/jae/jb/jbe, following register copies of the index.
  * @return the number of entries, or 0 when not found. */
@@ -126,7 +104,7 @@ static uint32_t jt_bound(pv_decoder *d, const rec *r, uint32_t i, const uint8_t 
                          uint64_t size, int idx)
 {
     int set[8], nset = 0;
-    set[nset++] = canon(idx);
+    set[nset++] = pva_canon_reg(idx);
     unsigned next_id = 0; /* id of the instruction after the current one (walking back) */
     pv_insn in;
     for (uint32_t k = i, steps = 0; k-- > 0 && steps < 32; steps++) {
@@ -135,7 +113,7 @@ static uint32_t jt_bound(pv_decoder *d, const rec *r, uint32_t i, const uint8_t 
         const cs_insn *ci = d->insn;
         const cs_x86 *x = &ci->detail->x86;
         if (x->op_count == 2 && x->operands[0].type == X86_OP_REG) {
-            int dst = canon(x->operands[0].reg), hit = 0;
+            int dst = pva_canon_reg(x->operands[0].reg), hit = 0;
             for (int j = 0; j < nset; j++)
                 hit |= set[j] == dst;
             if (hit && ci->id == X86_INS_CMP && x->operands[1].type == X86_OP_IMM) {
@@ -151,7 +129,7 @@ static uint32_t jt_bound(pv_decoder *d, const rec *r, uint32_t i, const uint8_t 
             /* A copy of the index: the bound may be on the source register. */
             if (hit && (ci->id == X86_INS_MOV || ci->id == X86_INS_MOVZX || ci->id == X86_INS_MOVSXD) &&
                 x->operands[1].type == X86_OP_REG && nset < 8)
-                set[nset++] = canon(x->operands[1].reg);
+                set[nset++] = pva_canon_reg(x->operands[1].reg);
         }
         next_id = ci->id;
     }
@@ -182,12 +160,12 @@ static int resolve_jt(pva_scratch *s, const pva_ctx *c, pv_decoder *d, const rec
             table = (uint64_t)op.mem.disp;
         } else {
             /* jmp [rB + idx*8] with rB = lea/mov of the table just before. */
-            int b = canon(op.mem.base);
+            int b = pva_canon_reg(op.mem.base);
             for (uint32_t k = i, steps = 0; k-- > 0 && steps < 16 && !table; steps++) {
                 if (!pva_decode(d, code + r[k].off, size - r[k].off, addr + r[k].off, &in))
                     return 0;
                 const cs_x86 *y = &d->insn->detail->x86;
-                if (y->op_count == 2 && y->operands[0].type == X86_OP_REG && canon(y->operands[0].reg) == b) {
+                if (y->op_count == 2 && y->operands[0].type == X86_OP_REG && pva_canon_reg(y->operands[0].reg) == b) {
                     if (d->insn->id == X86_INS_LEA && y->operands[1].mem.base == X86_REG_RIP &&
                         y->operands[1].mem.index == X86_REG_INVALID)
                         table = in.addr + in.size + (uint64_t)y->operands[1].mem.disp;
@@ -204,7 +182,7 @@ static int resolve_jt(pva_scratch *s, const pva_ctx *c, pv_decoder *d, const rec
     } else if (op.type == X86_OP_REG) {
         /* movsxd rX, dword [rT + idx*4]; add rX, rT; jmp rX   (with lea rT, [rip + table])
          * or mov rX, [idx*8 + table]; jmp rX */
-        int R = canon(op.reg), T = -1, stage = 0;
+        int R = pva_canon_reg(op.reg), T = -1, stage = 0;
         /* The table's lea is often hoisted out of a loop: search further for it. */
         for (uint32_t k = i, steps = 0; k-- > 0 && (steps < 16 || (stage == 2 && steps < 4096)) && stage < 3;
              steps++) {
@@ -214,11 +192,11 @@ static int resolve_jt(pva_scratch *s, const pva_ctx *c, pv_decoder *d, const rec
             const cs_x86 *y = &ci->detail->x86;
             if (y->op_count != 2 || y->operands[0].type != X86_OP_REG)
                 continue;
-            int dst = canon(y->operands[0].reg);
+            int dst = pva_canon_reg(y->operands[0].reg);
             const cs_x86_op *src = &y->operands[1];
             if (stage == 0 && dst == R) {
                 if (ci->id == X86_INS_ADD && src->type == X86_OP_REG) {
-                    T = canon(src->reg);
+                    T = pva_canon_reg(src->reg);
                     stage = 1;
                 } else if (ci->id == X86_INS_MOV && src->type == X86_OP_MEM && src->mem.scale == 8 &&
                            src->mem.base == X86_REG_INVALID && src->mem.index != X86_REG_INVALID) {
@@ -231,7 +209,7 @@ static int resolve_jt(pva_scratch *s, const pva_ctx *c, pv_decoder *d, const rec
                 }
             } else if (stage == 1 && dst == R) {
                 if (ci->id == X86_INS_MOVSXD && src->type == X86_OP_MEM && src->mem.scale == 4 &&
-                    src->mem.index != X86_REG_INVALID && canon(src->mem.base) == T && src->mem.disp == 0) {
+                    src->mem.index != X86_REG_INVALID && pva_canon_reg(src->mem.base) == T && src->mem.disp == 0) {
                     idx = src->mem.index;
                     esize = 4;
                     rel = 1;

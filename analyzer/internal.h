@@ -14,6 +14,36 @@ struct pv_decoder {
     int text;
 };
 
+/* The architectural register containing Capstone register @r (eax, ax, al
+ * -> rax; r9d -> r9; xmm3, ymm3 -> zmm3), so that a partial write and a full
+ * read name the same register; other registers map to themselves. Inline:
+ * it runs per operand of every instruction in a loop body. */
+static inline int pva_canon_reg(int r)
+{
+    switch (r) {
+    case X86_REG_AL: case X86_REG_AH: case X86_REG_AX: case X86_REG_EAX: return X86_REG_RAX;
+    case X86_REG_BL: case X86_REG_BH: case X86_REG_BX: case X86_REG_EBX: return X86_REG_RBX;
+    case X86_REG_CL: case X86_REG_CH: case X86_REG_CX: case X86_REG_ECX: return X86_REG_RCX;
+    case X86_REG_DL: case X86_REG_DH: case X86_REG_DX: case X86_REG_EDX: return X86_REG_RDX;
+    case X86_REG_SIL: case X86_REG_SI: case X86_REG_ESI: return X86_REG_RSI;
+    case X86_REG_DIL: case X86_REG_DI: case X86_REG_EDI: return X86_REG_RDI;
+    case X86_REG_BPL: case X86_REG_BP: case X86_REG_EBP: return X86_REG_RBP;
+    case X86_REG_SPL: case X86_REG_SP: case X86_REG_ESP: return X86_REG_RSP;
+    default: break;
+    }
+    if (r >= X86_REG_R8B && r <= X86_REG_R15B)
+        return X86_REG_R8 + (r - X86_REG_R8B);
+    if (r >= X86_REG_R8D && r <= X86_REG_R15D)
+        return X86_REG_R8 + (r - X86_REG_R8D);
+    if (r >= X86_REG_R8W && r <= X86_REG_R15W)
+        return X86_REG_R8 + (r - X86_REG_R8W);
+    if (r >= X86_REG_XMM0 && r <= X86_REG_XMM31)
+        return X86_REG_ZMM0 + (r - X86_REG_XMM0);
+    if (r >= X86_REG_YMM0 && r <= X86_REG_YMM31)
+        return X86_REG_ZMM0 + (r - X86_REG_YMM0);
+    return r;
+}
+
 /* Decode without recording an error detail (bulk paths: undecodable bytes are
  * counted, not reported). Returns 1 when decoded, 0 when not. The Capstone
  * instruction stays in d->insn until the next call. */

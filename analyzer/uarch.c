@@ -240,34 +240,6 @@ float pv_uarch_block_cycles(const pv_uarch *u, const pv_mix *mix, uint32_t ninsn
     return best;
 }
 
-/* Map a register to its architectural container (eax -> rax, xmm3 -> zmm3),
- * so that partial writes chain with full reads. */
-static int canon_reg(int r)
-{
-    switch (r) {
-    case X86_REG_AL: case X86_REG_AH: case X86_REG_AX: case X86_REG_EAX: return X86_REG_RAX;
-    case X86_REG_BL: case X86_REG_BH: case X86_REG_BX: case X86_REG_EBX: return X86_REG_RBX;
-    case X86_REG_CL: case X86_REG_CH: case X86_REG_CX: case X86_REG_ECX: return X86_REG_RCX;
-    case X86_REG_DL: case X86_REG_DH: case X86_REG_DX: case X86_REG_EDX: return X86_REG_RDX;
-    case X86_REG_SIL: case X86_REG_SI: case X86_REG_ESI: return X86_REG_RSI;
-    case X86_REG_DIL: case X86_REG_DI: case X86_REG_EDI: return X86_REG_RDI;
-    case X86_REG_BPL: case X86_REG_BP: case X86_REG_EBP: return X86_REG_RBP;
-    case X86_REG_SPL: case X86_REG_SP: case X86_REG_ESP: return X86_REG_RSP;
-    default: break;
-    }
-    if (r >= X86_REG_R8B && r <= X86_REG_R15B)
-        return X86_REG_R8 + (r - X86_REG_R8B);
-    if (r >= X86_REG_R8D && r <= X86_REG_R15D)
-        return X86_REG_R8 + (r - X86_REG_R8D);
-    if (r >= X86_REG_R8W && r <= X86_REG_R15W)
-        return X86_REG_R8 + (r - X86_REG_R8W);
-    if (r >= X86_REG_XMM0 && r <= X86_REG_XMM31)
-        return X86_REG_ZMM0 + (r - X86_REG_XMM0);
-    if (r >= X86_REG_YMM0 && r <= X86_REG_YMM31)
-        return X86_REG_ZMM0 + (r - X86_REG_YMM0);
-    return r;
-}
-
 _Static_assert(X86_REG_ENDING <= 256, "canonical registers must fit in a byte");
 
 int pva_dep_of(pv_decoder *d, const pv_insn *in, const pv_uarch *u, pva_dep *out)
@@ -288,12 +260,12 @@ int pva_dep_of(pv_decoder *d, const pv_insn *in, const pv_uarch *u, pva_dep *out
     for (int i = 0; i < x->op_count && naddr < 3; i++)
         if (x->operands[i].type == X86_OP_MEM) {
             if (x->operands[i].mem.base != X86_REG_INVALID)
-                addr_regs[naddr++] = canon_reg(x->operands[i].mem.base);
+                addr_regs[naddr++] = pva_canon_reg(x->operands[i].mem.base);
             if (x->operands[i].mem.index != X86_REG_INVALID)
-                addr_regs[naddr++] = canon_reg(x->operands[i].mem.index);
+                addr_regs[naddr++] = pva_canon_reg(x->operands[i].mem.index);
         }
     for (int i = 0; i < nrr && !zero_idiom && out->nr < PVA_DEP_MAXR; i++) {
-        int c = canon_reg(rr[i]);
+        int c = pva_canon_reg(rr[i]);
         if (c == X86_REG_RSP || c == X86_REG_RIP || c >= X86_REG_ENDING)
             continue;
         int is_addr = 0;
@@ -309,7 +281,7 @@ int pva_dep_of(pv_decoder *d, const pv_insn *in, const pv_uarch *u, pva_dep *out
         lat = in->nstores ? 0 : 1;
     out->lat = lat;
     for (int i = 0; i < nww && out->nw < PVA_DEP_MAXW; i++) {
-        int c = canon_reg(ww[i]);
+        int c = pva_canon_reg(ww[i]);
         if (c == X86_REG_RSP || c == X86_REG_RIP || c >= X86_REG_ENDING)
             continue;
         out->w[out->nw++] = (uint8_t)c;
