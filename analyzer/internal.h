@@ -61,16 +61,6 @@ int pva_decode_cached(pva_dcache *c, pv_decoder *d, const uint8_t *code, size_t 
 /* 0 turns the cache off (tests compare profiles with and without it). */
 extern int pva_dcache_enabled;
 
-/* Loop-carried dependency chain of a loop body: decode the given instruction
- * ranges (in order, one pass = one iteration) and return the per-iteration
- * recurrence in cycles on @u. */
-typedef struct pva_range {
-    const uint8_t *code;
-    uint64_t addr;
-    uint32_t size;
-} pva_range;
-float pva_loop_recurrence(pv_decoder *d, const pv_uarch *u, const pva_range *r, uint32_t nr);
-
 /* What the recurrence needs of one instruction, extracted once from the
  * Capstone detail so that the passes over a loop body do not decode again. */
 #define PVA_DEP_MAXR 10

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "grow.h"
 #include "internal.h"
 
 #define G_INT 0
@@ -324,30 +323,4 @@ float pva_recurrence(const pv_uarch *u, const pva_dep *dep, uint32_t n)
             best = g;
     }
     return best;
-}
-
-float pva_loop_recurrence(pv_decoder *d, const pv_uarch *u, const pva_range *r, uint32_t nr)
-{
-    pva_dep *dep = NULL;
-    size_t n = 0, cap = 0;
-    pv_insn in;
-    float res = 0;
-    for (uint32_t k = 0; k < nr; k++) {
-        uint32_t off = 0;
-        while (off < r[k].size) {
-            if (!pva_decode(d, r[k].code + off, r[k].size - off, r[k].addr + off, &in)) {
-                off++;
-                continue;
-            }
-            off += in.size;
-            if (PV_GROW(dep, cap, n + 1, 64))
-                goto done;
-            if (pva_dep_of(d, &in, u, &dep[n]))
-                n++;
-        }
-    }
-    res = pva_recurrence(u, dep, (uint32_t)n);
-done:
-    free(dep);
-    return res;
 }
