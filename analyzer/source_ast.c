@@ -383,19 +383,10 @@ static void var_idents(const char *var, ident_fn fn, void *ud)
     }
     char id[PV_POLY_NAMELEN];
     for (const char *s = var; *s;) {
-        if (!(isalpha((unsigned char)*s) || *s == '_')) {
+        size_t n = pva_source_ident_len(s);
+        if (!n) {
             s++;
             continue;
-        }
-        size_t n = 0;
-        for (;;) {
-            while (isalnum((unsigned char)s[n]) || s[n] == '_')
-                n++;
-            size_t sep = s[n] == '.' ? 1 : (s[n] == '-' && s[n + 1] == '>') ? 2 : 0;
-            if (sep && (isalpha((unsigned char)s[n + sep]) || s[n + sep] == '_'))
-                n += sep;
-            else
-                break;
         }
         if (s[n] != '(' && n < sizeof id) { /* not a function name (floor, min) */
             memcpy(id, s, n);

@@ -148,6 +148,11 @@ void pva_source_result_free(src_result *r);
  * 0 with @p why. */
 int pva_source_nest_sum(const src_result *r, const void *walk, int li, pv_poly *f, int *approx, char *why, size_t whysz);
 
+/* Length of the parameter name at @s: a C identifier or a member chain
+ * (`w->last`, `s.n`), as pv_expr_eval() reads them; 0 when @s does not
+ * start with one. */
+size_t pva_source_ident_len(const char *s);
+
 /* Base name of a path (pointer into it). */
 const char *pva_source_basename(const char *path);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "prevision/source.h"
+#include "source_internal.h"
 #include "strbuf.h"
 
 static int64_t gcd64(int64_t a, int64_t b)
@@ -505,7 +506,7 @@ static double fail(evalctx *c, const char *what)
 
 static double parse_expr(evalctx *c);
 
-static size_t ident_len(const char *s)
+size_t pva_source_ident_len(const char *s)
 {
     size_t n = 0;
     if (!isalpha((unsigned char)s[0]) && s[0] != '_')
@@ -539,7 +540,7 @@ static double parse_atom(evalctx *c)
         c->s = end;
         return v;
     }
-    size_t n = ident_len(c->s);
+    size_t n = pva_source_ident_len(c->s);
     if (!n)
         return fail(c, "expected a number, a name or '('");
     char name[PV_POLY_NAMELEN];
