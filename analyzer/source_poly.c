@@ -177,9 +177,15 @@ int pv_poly_copy(pv_poly *out, const pv_poly *a)
     return PV_OK;
 }
 
-/* Results go to a temporary first so that out may alias an input. */
-static int poly_replace(pv_poly *out, pv_poly *tmp)
+/* Results are built in a temporary so that out may alias an input: on
+ * success (@rc PV_OK) the temporary becomes *out, else it is dropped and
+ * *out is left as it was. @return rc. */
+static int poly_finish(pv_poly *out, pv_poly *tmp, int rc)
 {
+    if (rc) {
+        pv_poly_clear(tmp);
+        return rc;
+    }
     pv_poly_clear(out);
     *out = *tmp;
     return PV_OK;
@@ -196,11 +202,7 @@ int pv_poly_add_scaled(pv_poly *out, const pv_poly *a, const pv_poly *b, int64_t
         if (!rc)
             rc = poly_add_term(&r, &t);
     }
-    if (rc) {
-        pv_poly_clear(&r);
-        return rc;
-    }
-    return poly_replace(out, &r);
+    return poly_finish(out, &r, rc);
 }
 
 int pv_poly_add(pv_poly *out, const pv_poly *a, const pv_poly *b) { return pv_poly_add_scaled(out, a, b, 1, 1); }
@@ -259,11 +261,7 @@ int pv_poly_mul(pv_poly *out, const pv_poly *a, const pv_poly *b)
             if (!rc)
                 rc = poly_add_term(&r, &t);
         }
-    if (rc) {
-        pv_poly_clear(&r);
-        return rc;
-    }
-    return poly_replace(out, &r);
+    return poly_finish(out, &r, rc);
 }
 
 int pv_poly_is_const(const pv_poly *p, int64_t *num, int64_t *den)
@@ -329,11 +327,7 @@ int pv_poly_subst(pv_poly *out, const pv_poly *p, const char *var, const pv_poly
     }
     pv_poly_clear(&mono);
     pv_poly_clear(&pw);
-    if (rc) {
-        pv_poly_clear(&r);
-        return rc;
-    }
-    return poly_replace(out, &r);
+    return poly_finish(out, &r, rc);
 }
 
 /* Coefficients of S_k(T) = sum_{t=0}^{T-1} t^k as polynomials in T (Faulhaber), k <= 4. */
@@ -402,11 +396,7 @@ int pv_poly_sum(pv_poly *out, const pv_poly *f, const char *var, const pv_poly *
     pv_poly_clear(&sk);
     pv_poly_clear(&tk);
     pv_poly_clear(&x);
-    if (rc) {
-        pv_poly_clear(&r);
-        return rc;
-    }
-    return poly_replace(out, &r);
+    return poly_finish(out, &r, rc);
 }
 
 /* Print order: by degree, and within a degree positive terms first, so
