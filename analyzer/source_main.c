@@ -335,6 +335,16 @@ static json_t *pick_ir(const src_loop *l)
     return best;
 }
 
+/* o[key] = the printed polynomial @p. Like every field set here, it is left
+ * out when memory runs short (jansson's setters report nothing). */
+static void set_poly(json_t *o, const char *key, const pv_poly *p)
+{
+    char *s = pv_poly_str(p);
+    if (s)
+        json_object_set_new(o, key, json_string(s));
+    free(s);
+}
+
 static json_t *loop_json(const src_result *r, const src_loop *l, unsigned base)
 {
     json_t *o = json_object();
@@ -366,10 +376,7 @@ static json_t *loop_json(const src_result *r, const src_loop *l, unsigned base)
             json_object_set_new(o, "trip_max", json_string(l->trip_max));
     }
     if (l->total_known) {
-        char *s = pv_poly_str(&l->total);
-        if (s)
-            json_object_set_new(o, "total_iterations", json_string(s));
-        free(s);
+        set_poly(o, "total_iterations", &l->total);
         if (l->total_approx)
             json_object_set_new(o, "total_approx", json_true());
     } else if (l->trip_known && l->total_reason)
@@ -405,12 +412,8 @@ static json_t *alloc_json(const src_result *r, const src_alloc *a)
         const src_loop *l = &r->loops[a->loop];
         json_object_set_new(o, "loop_line", json_integer(l->line));
         /* allocations per call of the function: the enclosing loop's total */
-        if (l->total_known) {
-            char *s = pv_poly_str(&l->total);
-            if (s)
-                json_object_set_new(o, "count", json_string(s));
-            free(s);
-        }
+        if (l->total_known)
+            set_poly(o, "count", &l->total);
     }
     return o;
 }
@@ -658,10 +661,7 @@ static void measures_json(json_t *o, const pv_poly *v, const uint8_t *st, int ir
     for (int m = 0; m < M_N; m++) {
         if ((m >= M_FLOPS && m <= M_STORED && !ir) || (!v[m].nterms && st[m] == MS_KNOWN && m != M_WORK))
             continue;
-        char *s = pv_poly_str(&v[m]);
-        if (s)
-            json_object_set_new(o, keys[m], json_string(s));
-        free(s);
+        set_poly(o, keys[m], &v[m]);
         if (st[m] == MS_PARTIAL)
             json_array_append_new(partial, json_string(keys[m]));
     }
