@@ -14,23 +14,14 @@
 #include <cmocka.h>
 
 #include "prevision/source.h"
+#include "source_util.h"
 
 #define DATA PV_SOURCE_DIR "/tests/analyzer/data/"
 
+/* The AST pass alone. */
 static json_t *analyze(const char *path, int nargs, const char *const *args)
 {
-    pv_source_options o = PV_SOURCE_OPTIONS_INIT;
-    o.file = path;
-    o.nargs = nargs;
-    o.args = args;
-    o.ir = 0;
-    o.threads = 1;
-    void *out = NULL;
-    int rc = pv_source_analyze(&o, &out);
-    if (rc)
-        fail_msg("pv_source_analyze(%s): %s", path, pv_error_last());
-    assert_non_null(out);
-    return out;
+    return analyze_file(path, nargs, args, 0);
 }
 
 static json_t *loops_json;
@@ -49,22 +40,6 @@ static int teardown_loops(void **state)
     return 0;
 }
 
-static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
-
-/* The nth loop (0-based, in source order) of function @p fn. */
-static json_t *loop_of(json_t *src, const char *fn, int nth)
-{
-    json_t *loops = json_object_get(src, "loops");
-    for (size_t i = 0; i < json_array_size(loops); i++) {
-        json_t *l = json_array_get(loops, i);
-        const char *f = str(l, "function");
-        if (f && !strcmp(f, fn) && nth-- == 0)
-            return l;
-    }
-    fail_msg("no loop %d in function %s", nth, fn);
-    return NULL;
-}
-
 static size_t count_in(json_t *src, const char *array, const char *fn)
 {
     size_t n = 0;
@@ -76,27 +51,9 @@ static size_t count_in(json_t *src, const char *array, const char *fn)
     return n;
 }
 
-typedef struct vals {
-    double n, m, i;
-} vals;
-
-static int lookup(void *ud, const char *name, double *v)
-{
-    const vals *x = ud;
-    if (!strcmp(name, "n"))
-        *v = x->n;
-    else if (!strcmp(name, "m"))
-        *v = x->m;
-    else if (!strcmp(name, "i"))
-        *v = x->i;
-    else
-        return PV_ERR_NOTFOUND;
-    return PV_OK;
-}
-
 static double eval(const char *text, double n, double m, double i)
 {
-    vals x = {n, m, i};
+    vals x = {n, m, i, 0};
     double v = NAN;
     if (!text)
         fail_msg("no expression");
@@ -398,16 +355,6 @@ static void allocation_sites(void **state)
     json_decref(s);
 }
 
-static json_t *func_rec(json_t *src, const char *fn)
-{
-    json_t *f = json_object_get(src, "functions");
-    for (size_t i = 0; i < json_array_size(f); i++)
-        if (!strcmp(str(json_array_get(f, i), "name"), fn))
-            return json_array_get(f, i);
-    fail_msg("no function record %s", fn);
-    return NULL;
-}
-
 static int partial_has(const json_t *o, const char *key)
 {
     const json_t *p = json_object_get(o, "partial");
@@ -422,20 +369,20 @@ static void calls_compose(void **state)
 {
     (void)state;
     json_t *s = analyze(DATA "calls.c", 0, NULL);
-    json_t *w = json_object_get(func_rec(s, "outer"), "with_callees");
+    json_t *w = json_object_get(function_of(s, "outer"), "with_callees");
     /* n for its own loop, the sum over i < n of i, and inner(2n) and inner(n) through twice(n, 2n) */
     assert_string_equal(str(w, "work"), "n^2/2 + 7*n/2"); /* its own loop: n more */
     assert_string_equal(str(w, "heap_bytes"), "8*n");
     assert_null(json_object_get(w, "partial"));
     /* arguments naming the other parameter are bound once: twice(m, n) runs inner(n) and inner(m) */
-    assert_string_equal(str(json_object_get(func_rec(s, "twice"), "with_callees"), "work"), "m + n");
+    assert_string_equal(str(json_object_get(function_of(s, "twice"), "with_callees"), "work"), "m + n");
     /* a pointer argument renames the callee's member chains */
-    assert_string_equal(str(json_object_get(func_rec(s, "through_pointer"), "with_callees"), "work"), "q->len");
+    assert_string_equal(str(json_object_get(function_of(s, "through_pointer"), "with_callees"), "work"), "q->len");
     /* recursion and an argument read from memory: lower bounds */
-    assert_true(partial_has(json_object_get(func_rec(s, "rec"), "with_callees"), "work"));
-    assert_true(partial_has(json_object_get(func_rec(s, "unknown_arg"), "with_callees"), "work"));
+    assert_true(partial_has(json_object_get(function_of(s, "rec"), "with_callees"), "work"));
+    assert_true(partial_has(json_object_get(function_of(s, "unknown_arg"), "with_callees"), "work"));
     {
-        json_t *p = json_object_get(func_rec(s, "twice"), "params");
+        json_t *p = json_object_get(function_of(s, "twice"), "params");
         assert_int_equal(json_array_size(p), 3);
         assert_string_equal(json_string_value(json_array_get(p, 1)), "n");
     }

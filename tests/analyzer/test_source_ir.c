@@ -12,46 +12,14 @@
 #include <cmocka.h>
 
 #include "prevision/source.h"
+#include "source_util.h"
 
 #define DATA PV_SOURCE_DIR "/tests/analyzer/data/"
 
+/* The AST and IR passes. */
 static json_t *analyze(const char *path, int nargs, const char *const *args)
 {
-    pv_source_options o = PV_SOURCE_OPTIONS_INIT;
-    o.file = path;
-    o.nargs = nargs;
-    o.args = args;
-    o.threads = 1;
-    void *out = NULL;
-    int rc = pv_source_analyze(&o, &out);
-    if (rc)
-        fail_msg("pv_source_analyze(%s): %s", path, pv_error_last());
-    return out;
-}
-
-static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
-static json_int_t num(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
-
-static json_t *loop_of(json_t *src, const char *fn)
-{
-    json_t *loops = json_object_get(src, "loops");
-    for (size_t i = 0; i < json_array_size(loops); i++) {
-        json_t *l = json_array_get(loops, i);
-        if (str(l, "function") && !strcmp(str(l, "function"), fn))
-            return l;
-    }
-    fail_msg("no loop in %s", fn);
-    return NULL;
-}
-
-static json_t *function_of(json_t *src, const char *fn)
-{
-    json_t *f = json_object_get(src, "functions");
-    for (size_t i = 0; i < json_array_size(f); i++)
-        if (!strcmp(str(json_array_get(f, i), "name"), fn))
-            return json_array_get(f, i);
-    fail_msg("no function %s", fn);
-    return NULL;
+    return analyze_file(path, nargs, args, 1);
 }
 
 /* Value of an fp count (f64.fma ...) in one IR record, 0 when absent. */
@@ -67,7 +35,7 @@ static void scalar_kernels(void **state)
     (void)state;
     const char *args[] = {"-fno-vectorize", "-fno-slp-vectorize", "-fno-unroll-loops", "-fno-math-errno"};
     json_t *s = analyze(DATA "kernels.c", 4, args);
-    json_t *l = loop_of(s, "daxpy");
+    json_t *l = loop_of(s, "daxpy", 0);
     json_t *irs = json_object_get(l, "ir");
     assert_int_equal(json_array_size(irs), 1);
     json_t *ir = json_array_get(irs, 0);
@@ -85,13 +53,13 @@ static void scalar_kernels(void **state)
     assert_float_equal(json_real_value(json_object_get(c, "intensity")), 2.0 / 24, 1e-12);
     assert_int_equal(json_object_size(json_object_get(c, "vector_ops")), 0);
     /* single precision, division and square root */
-    ir = json_array_get(json_object_get(loop_of(s, "scale_sqrt"), "ir"), 0);
+    ir = json_array_get(json_object_get(loop_of(s, "scale_sqrt", 0), "ir"), 0);
     assert_int_equal(fp(ir, "f32", "sqrt"), 1);
     assert_int_equal(fp(ir, "f32", "div"), 1);
     assert_null(json_object_get(json_object_get(json_object_get(ir, "counts"), "fp"), "f64"));
     assert_int_equal(num(json_object_get(ir, "counts"), "load_bytes"), 4);
     /* integer work only */
-    ir = json_array_get(json_object_get(loop_of(s, "isum"), "ir"), 0);
+    ir = json_array_get(json_object_get(loop_of(s, "isum", 0), "ir"), 0);
     c = json_object_get(ir, "counts");
     assert_int_equal(json_object_size(json_object_get(c, "fp")), 0);
     assert_true(num(c, "int_ops") >= 2);
@@ -114,7 +82,7 @@ static void vectorized_kernels(void **state)
     (void)state;
     const char *args[] = {"-fno-math-errno"};
     json_t *s = analyze(DATA "kernels.c", 1, args);
-    json_t *irs = json_object_get(loop_of(s, "daxpy"), "ir");
+    json_t *irs = json_object_get(loop_of(s, "daxpy", 0), "ir");
     assert_true(json_array_size(irs) >= 1);
     int vector = 0;
     for (size_t i = 0; i < json_array_size(irs); i++) {
@@ -168,7 +136,7 @@ static void openmp_outlined(void **state)
     (void)state;
     const char *args[] = {"-fopenmp"};
     json_t *s = analyze(DATA "omp.c", 1, args);
-    json_t *ir = json_object_get(loop_of(s, "dot"), "ir");
+    json_t *ir = json_object_get(loop_of(s, "dot", 0), "ir");
     assert_true(json_array_size(ir) >= 1);
     assert_non_null(strstr(str(json_array_get(ir, 0), "function"), "omp_outlined"));
     assert_string_equal(str(function_of(s, "dot"), "flops"), "2*n");
@@ -192,7 +160,7 @@ static void compile_failure_is_a_diagnostic(void **state)
         }
     }
     assert_true(found);
-    assert_string_equal(str(loop_of(s, "good_before"), "trip"), "n");
+    assert_string_equal(str(loop_of(s, "good_before", 0), "trip"), "n");
     json_decref(s);
 }
 

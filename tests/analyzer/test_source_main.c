@@ -16,6 +16,7 @@
 
 #include "prevision/analyzer.h"
 #include "prevision/source.h"
+#include "source_util.h"
 
 #define DATA PV_SOURCE_DIR "/tests/analyzer/data"
 
@@ -77,8 +78,6 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
-
 static json_t *analyze_db(const char *sub, unsigned threads, int *rc)
 {
     char dir[256];
@@ -92,16 +91,6 @@ static json_t *analyze_db(const char *sub, unsigned threads, int *rc)
     return out;
 }
 
-static json_t *loop_in(json_t *src, const char *fn)
-{
-    json_t *loops = json_object_get(src, "loops");
-    for (size_t i = 0; i < json_array_size(loops); i++)
-        if (!strcmp(str(json_array_get(loops, i), "function"), fn))
-            return json_array_get(loops, i);
-    fail_msg("no loop in %s", fn);
-    return NULL;
-}
-
 static void database_entries(void **state)
 {
     (void)state;
@@ -112,8 +101,8 @@ static void database_entries(void **state)
     json_t *tus = json_object_get(s, "translation_units");
     assert_int_equal(json_array_size(tus), 3);
     /* the entry's -D and -I (relative to its directory) are used */
-    assert_string_equal(str(loop_in(s, "fill"), "trip"), "128");
-    assert_string_equal(str(loop_in(s, "count_up"), "trip"), "n");
+    assert_string_equal(str(loop_of(s, "fill", 0), "trip"), "128");
+    assert_string_equal(str(loop_of(s, "count_up", 0), "trip"), "n");
     /* -fopenmp from the database */
     assert_int_equal(json_array_size(json_object_get(s, "parallel")), 3);
     assert_int_equal(json_array_size(json_object_get(s, "diagnostics")), 0);
@@ -204,13 +193,7 @@ static void progress_is_reported(void **state)
  * unrolled into a main body and a remainder). */
 static pv_profile *matmul_profile(void)
 {
-    pv_profile *p;
-    assert_int_equal(pv_profile_new(&p), PV_OK);
-    p->generator = strdup("prevision test");
-    p->uarch = strdup("zen4");
-    p->target.path = strdup("/build/samples/matmul");
-    p->target.arch = strdup("x86_64");
-    p->target.kind = strdup("pie");
+    pv_profile *p = new_profile("/build/samples/matmul");
     assert_int_equal(pv_profile_intern_file(p, "/elsewhere/build/../samples/matmul.c"), 0);
     assert_int_equal(pv_profile_intern_file(p, "/usr/include/other.c"), 1);
     p->nfunctions = 2;
@@ -402,13 +385,7 @@ static void merge_carries_pragmas(void **state)
     o.ir = 0;
     void *src = NULL;
     assert_int_equal(pv_source_analyze(&o, &src), PV_OK);
-    pv_profile *p;
-    assert_int_equal(pv_profile_new(&p), PV_OK);
-    p->generator = strdup("prevision test");
-    p->uarch = strdup("zen4");
-    p->target.path = strdup("omp");
-    p->target.arch = strdup("x86_64");
-    p->target.kind = strdup("pie");
+    pv_profile *p = new_profile("omp");
     assert_int_equal(pv_profile_intern_file(p, "tests/analyzer/data/omp.c"), 0);
     p->nfunctions = 1;
     p->functions = calloc(1, sizeof *p->functions);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "prevision/source.h"
+#include "source_util.h"
 
 /* Print @p p and compare with @p want. */
 static void expect_str(const pv_poly *p, const char *want)
@@ -31,27 +32,6 @@ static void cnst(pv_poly *p, int64_t num, int64_t den)
 {
     pv_poly_init(p);
     assert_int_equal(pv_poly_set_const(p, num, den), PV_OK);
-}
-
-/* Parameter values for evaluation: n, m, i, w->last. */
-typedef struct vals {
-    double n, m, i, last;
-} vals;
-
-static int lookup(void *ud, const char *name, double *v)
-{
-    const vals *x = ud;
-    if (!strcmp(name, "n"))
-        *v = x->n;
-    else if (!strcmp(name, "m"))
-        *v = x->m;
-    else if (!strcmp(name, "i"))
-        *v = x->i;
-    else if (!strcmp(name, "w->last"))
-        *v = x->last;
-    else
-        return PV_ERR_NOTFOUND;
-    return PV_OK;
 }
 
 static double eval_poly(const pv_poly *p, double n)
