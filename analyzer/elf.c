@@ -402,14 +402,15 @@ static int read_symtab(pva_elf *e, size_t si, size_t *symcap, int32_t **dyn2imp,
         e->imports = malloc((n ? n : 1) * sizeof *e->imports);
         if (!*dyn2imp || !e->imports)
             return pv_error_set(PV_ERR_NOMEM, "%s: out of memory reading .dynsym", e->path);
+        /* Every entry, the null symbol 0 included: a relocation may name any. */
+        for (size_t i = 0; i < n; i++)
+            (*dyn2imp)[i] = -1;
         *ndyn = n;
     }
     int has_func = 0;
     for (size_t i = 1; i < n; i++) {
         Elf64_Sym sym;
         memcpy(&sym, e->data + s->off + i * sizeof sym, sizeof sym);
-        if (dynamic)
-            (*dyn2imp)[i] = -1;
         unsigned type = ELF64_ST_TYPE(sym.st_info), bind = ELF64_ST_BIND(sym.st_info);
         const char *name = sec_str(e, strs, sym.st_name);
         if (!name)

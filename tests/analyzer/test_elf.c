@@ -2,6 +2,7 @@
  * PV_ERR_UNSUPPORTED with a message naming what is wrong and where, and
  * never a crash (also under random corruption of a real binary). */
 #include <elf.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,6 +179,63 @@ static void bad_names(void **state)
     free(c);
 }
 
+static int count_plt(const pv_profile *p, const char *name)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < p->nfunctions; i++)
+        n += (p->functions[i].flags & PV_FUNC_PLT) && (!name || !strcmp(p->functions[i].name, name));
+    return n;
+}
+
+/* A GOT relocation naming symbol 0 (the null symbol) imports nothing. The
+ * symbol-to-import map had no entry for index 0, so such a relocation gave
+ * the PLT stub an uninitialized import index (read far out of bounds;
+ * valgrind showed it). To make the garbage the same every run, M_PERTURB
+ * fills fresh malloc() memory with 0x01 bytes (a large positive index), and
+ * the small chunks glibc caches per thread, which it hands out unfilled, are
+ * used up first (the map is 4 bytes per .dynsym entry: 48 bytes here). */
+static void reloc_to_null_symbol(void **state)
+{
+    (void)state;
+    uint8_t *c = copy();
+    Elf64_Ehdr h;
+    memcpy(&h, c, sizeof h);
+    size_t rel = 0;
+    for (int i = 1; i < h.e_shnum && !rel; i++) {
+        Elf64_Shdr s;
+        memcpy(&s, c + h.e_shoff + (size_t)i * sizeof s, sizeof s);
+        if (s.sh_type == SHT_RELA && (s.sh_flags & SHF_INFO_LINK)) /* .rela.plt */
+            rel = s.sh_offset;
+    }
+    assert_true(rel > 0);
+    Elf64_Rela r;
+    memcpy(&r, c + rel, sizeof r);
+    assert_int_equal(ELF64_R_TYPE(r.r_info), R_X86_64_JUMP_SLOT);
+    r.r_info = ELF64_R_INFO(0, R_X86_64_JUMP_SLOT); /* free's slot, now naming symbol 0 */
+    memcpy(c + rel, &r, sizeof r);
+
+    pv_profile *p = NULL, *q = NULL;
+    pv_analyze_options o = PV_ANALYZE_OPTIONS_INIT;
+    o.nthreads = 1;
+    assert_int_equal(pv_analyze_memory(img, img_len, "t.elf", &o, &q), PV_OK);
+    void *held[64];
+    for (int i = 0; i < 64; i++)
+        held[i] = malloc(16 + 8 * (i % 8));
+    mallopt(M_PERTURB, 0xfe);
+    int rc = pv_analyze_memory(c, img_len, "t.elf", &o, &p);
+    mallopt(M_PERTURB, 0);
+    for (int i = 0; i < 64; i++)
+        free(held[i]);
+    if (rc)
+        fail_msg("%s", pv_error_last());
+    assert_int_equal(count_plt(q, "free@plt"), 1);
+    assert_int_equal(count_plt(p, "free@plt"), 0);
+    assert_int_equal(count_plt(p, NULL), count_plt(q, NULL) - 1);
+    pv_profile_free(p);
+    pv_profile_free(q);
+    free(c);
+}
+
 static void files(void **state)
 {
     (void)state;
@@ -238,7 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_image),       cmocka_unit_test(not_elf),   cmocka_unit_test(truncated),
         cmocka_unit_test(bad_section_offset), cmocka_unit_test(bad_header_fields), cmocka_unit_test(bad_names),
-        cmocka_unit_test(files),             cmocka_unit_test(random_corruption),
+        cmocka_unit_test(files),             cmocka_unit_test(random_corruption), cmocka_unit_test(reloc_to_null_symbol),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
