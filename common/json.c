@@ -126,6 +126,17 @@ static const json_t *resolve_ref(vctx *c, const char *ref)
 
 static double num(const json_t *v) { return json_number_value(v); }
 
+/* Characters (code points) of a jansson string, which is valid UTF-8: the
+ * unit of JSON Schema's minLength and maxLength. */
+static size_t utf8_chars(const json_t *v)
+{
+    const unsigned char *s = (const unsigned char *)json_string_value(v);
+    size_t n = 0, len = json_string_length(v);
+    for (size_t i = 0; i < len; i++)
+        n += (s[i] & 0xc0) != 0x80;
+    return n;
+}
+
 static int validate_object(vctx *c, const json_t *schema, const json_t *v, const jpath *p, int depth)
 {
     const json_t *props = json_object_get(schema, "properties");
@@ -238,15 +249,26 @@ static int validate(vctx *c, const json_t *schema, const json_t *v, const jpath 
     if (json_is_number(v)) {
         const json_t *mn = json_object_get(schema, "minimum");
         const json_t *mx = json_object_get(schema, "maximum");
+        const json_t *xmn = json_object_get(schema, "exclusiveMinimum");
+        const json_t *xmx = json_object_get(schema, "exclusiveMaximum");
         if (mn && num(v) < num(mn))
             return fail(c, p, "expected a value >= %g, got %g", num(mn), num(v));
         if (mx && num(v) > num(mx))
             return fail(c, p, "expected a value <= %g, got %g", num(mx), num(v));
+        if (xmn && num(v) <= num(xmn))
+            return fail(c, p, "expected a value > %g, got %g", num(xmn), num(v));
+        if (xmx && num(v) >= num(xmx))
+            return fail(c, p, "expected a value < %g, got %g", num(xmx), num(v));
     }
     if (json_is_string(v)) {
         const json_t *ml = json_object_get(schema, "minLength");
-        if (ml && (json_int_t)json_string_length(v) < json_integer_value(ml))
+        const json_t *xl = json_object_get(schema, "maxLength");
+        size_t nchars = ml || xl ? utf8_chars(v) : 0;
+        if (ml && (json_int_t)nchars < json_integer_value(ml))
             return fail(c, p, "expected a string of at least %lld characters", (long long)json_integer_value(ml));
+        if (xl && (json_int_t)nchars > json_integer_value(xl))
+            return fail(c, p, "expected a string of at most %lld characters, got %zu", (long long)json_integer_value(xl),
+                        nchars);
         const json_t *pat = json_object_get(schema, "pattern");
         if (json_is_string(pat)) {
             regex_t re;

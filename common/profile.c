@@ -902,7 +902,14 @@ static int r_dynamic(reader *r, const json_t *j, pv_dynamic **out)
     const json_t *br = json_object_get(j, "branches");
     if (br) {
         d->has_branches = 1;
-        snprintf(d->branches.model, sizeof d->branches.model, "%s", json_string_value(json_object_get(br, "model")));
+        /* The schema bounds the name in characters; the field holds bytes. */
+        const char *model = json_string_value(json_object_get(br, "model"));
+        if (strlen(model) >= sizeof d->branches.model) {
+            rc = pv_error_set(PV_ERR_FORMAT, "%s: $.dynamic.branches.model: %zu bytes, at most %zu; shorten the "
+                              "predictor's name", r->source, strlen(model), sizeof d->branches.model - 1);
+            goto done;
+        }
+        memcpy(d->branches.model, model, strlen(model) + 1);
         d->branches.cond = ju(br, "cond");
         d->branches.cond_miss = ju(br, "cond_miss");
         d->branches.indirect = ju(br, "indirect");

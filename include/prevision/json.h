@@ -10,7 +10,8 @@
  * expected. The validator implements the subset of JSON Schema 2020-12 the
  * project's schemas use (type, const, enum, properties, required,
  * additionalProperties, items, prefixItems, minItems, maxItems, minimum,
- * maximum, minLength, pattern, anyOf, oneOf, $ref to "#/$defs/NAME");
+ * maximum, exclusiveMinimum, exclusiveMaximum, minLength, maxLength (in
+ * characters), pattern, anyOf, oneOf, $ref to "#/$defs/NAME");
  * tests check the same files with python3-jsonschema. Why not a library:
  * Debian bookworm packages no maintained C JSON Schema validator.
  */

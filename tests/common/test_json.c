@@ -56,6 +56,26 @@ static void validator_keywords(void **state)
     assert_string_equal(pv_error_last(), "t.json: $.zz: unknown field (not in the schema)");
 }
 
+/* The profile schema uses maxLength (branches.model) and exclusiveMinimum
+ * (branches.sampled_fraction); the validator used to skip both keywords. */
+static void length_and_exclusive_bounds(void **state)
+{
+    (void)state;
+    const char *s = "{\"type\":\"object\",\"properties\":{"
+                    "\"s\":{\"type\":\"string\",\"minLength\":2,\"maxLength\":3},"
+                    "\"x\":{\"type\":\"number\",\"exclusiveMinimum\":0,\"exclusiveMaximum\":1}}}";
+    assert_int_equal(check(s, "{\"s\":\"abc\",\"x\":0.5}"), PV_OK);
+    /* lengths count characters (code points), not bytes: "\u00e9\u00e9\u00e9" is 3 */
+    assert_int_equal(check(s, "{\"s\":\"\u00e9\u00e9\u00e9\"}"), PV_OK);
+    assert_int_equal(check(s, "{\"s\":\"abcd\"}"), PV_ERR_FORMAT);
+    assert_string_equal(pv_error_last(), "t.json: $.s: expected a string of at most 3 characters, got 4");
+    assert_int_equal(check(s, "{\"s\":\"\u00e9\"}"), PV_ERR_FORMAT);
+    assert_int_equal(check(s, "{\"x\":0}"), PV_ERR_FORMAT);
+    assert_string_equal(pv_error_last(), "t.json: $.x: expected a value > 0, got 0");
+    assert_int_equal(check(s, "{\"x\":1}"), PV_ERR_FORMAT);
+    assert_string_equal(pv_error_last(), "t.json: $.x: expected a value < 1, got 1");
+}
+
 static void compiled_schema_is_valid_json(void **state)
 {
     (void)state;
@@ -125,6 +145,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(validator_keywords),
+        cmocka_unit_test(length_and_exclusive_bounds),
         cmocka_unit_test(compiled_schema_is_valid_json),
         cmocka_unit_test(parse_errors_have_positions),
         cmocka_unit_test(atomic_write),

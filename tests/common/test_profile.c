@@ -305,6 +305,15 @@ static void rejects_bad_fields(void **state)
     expect_rejected("{\"addr\":4128", "{\"addr\":4000", PV_ERR_FORMAT, "sorted by address");
     expect_rejected("\"fp_fma\":4000000000", "\"fp_fma\":5000000000", PV_ERR_FORMAT, "below 2^32");
     expect_rejected("\"summary\":", "\"x\":1,\"summary\":", PV_ERR_FORMAT, "$.x: unknown field");
+    /* pv_branch_stats.model holds 31 bytes: longer names were cut silently */
+    expect_rejected("\"model\":\"gshare-16k\"", "\"model\":\"gshare-16k-with-a-much-longer-name\"", PV_ERR_FORMAT,
+                    "$.dynamic.branches.model: expected a string of at most 31 characters");
+    expect_rejected("\"model\":\"gshare-16k\"",
+                    "\"model\":\"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\"",
+                    PV_ERR_FORMAT, "$.dynamic.branches.model: 32 bytes, at most 31");
+    expect_rejected("\"cond\":1000,\"cond_miss\":37,\"indirect\":50,\"indirect_miss\":4,\"sampled_fraction\":0.5",
+                    "\"cond\":1000,\"cond_miss\":37,\"indirect\":50,\"indirect_miss\":4,\"sampled_fraction\":0",
+                    PV_ERR_FORMAT, "$.dynamic.branches.sampled_fraction: expected a value > 0");
 }
 
 /* Optional per-block cache figures: rows of 6 + 2 per cache level, all or none. */
