@@ -2,6 +2,8 @@
 #include "prevision/profile.h"
 
 #include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -710,6 +712,33 @@ static uint64_t ju(const json_t *o, const char *k)
     return v ? (uint64_t)json_integer_value(v) : 0;
 }
 
+/* o[k] (0 when absent) into a 32-bit field: $.ARR[i].k and what was found
+ * when it does not fit, rather than a silently cut value. */
+static int ju32(reader *r, const json_t *o, const char *k, const char *arr, size_t i, uint32_t *out)
+{
+    uint64_t v = ju(o, k);
+    if (v > UINT32_MAX)
+        return pv_error_set(PV_ERR_FORMAT, "%s: $.%s[%zu].%s: expected a value below 2^32, got %llu", r->source, arr,
+                            i, k, (unsigned long long)v);
+    *out = (uint32_t)v;
+    return PV_OK;
+}
+
+/* Same for a signed 32-bit field (exit status, syscall number); @i < 0: o is not in an array. */
+static int ji32(reader *r, const json_t *o, const char *k, const char *arr, long i, int32_t *out)
+{
+    json_int_t v = json_integer_value(json_object_get(o, k));
+    if (v < INT32_MIN || v > INT32_MAX) {
+        char idx[32] = "";
+        if (i >= 0)
+            snprintf(idx, sizeof idx, "[%ld]", i);
+        return pv_error_set(PV_ERR_FORMAT, "%s: $.%s%s.%s: expected a 32-bit integer, got %lld", r->source, arr, idx, k,
+                            (long long)v);
+    }
+    *out = (int32_t)v;
+    return PV_OK;
+}
+
 static char *jsdup(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
@@ -774,8 +803,8 @@ static int r_index(reader *r, const json_t *o, const char *k, uint32_t limit, co
 
 static int r_loc(reader *r, const json_t *o, uint32_t nfiles, const char *arr, size_t i, pv_srcloc *loc)
 {
-    loc->line = (uint32_t)ju(o, "line");
-    return r_index(r, o, "file", nfiles, "$.files", arr, i, &loc->file);
+    int rc = ju32(r, o, "line", arr, i, &loc->line);
+    return rc ? rc : r_index(r, o, "file", nfiles, "$.files", arr, i, &loc->file);
 }
 
 static uint32_t r_flags(const json_t *arr, const char *const *names, int nnames)
@@ -861,9 +890,15 @@ static int r_dynamic(reader *r, const json_t *j, pv_dynamic **out)
                               (unsigned long long)obj);
             goto done;
         }
+        uint64_t ninsns = (uint64_t)json_integer_value(json_array_get(v, 2));
+        if (ninsns > UINT32_MAX) {
+            rc = pv_error_set(PV_ERR_FORMAT, "%s: $.dynamic.block_counts[%zu][2]: expected a value below 2^32, got %llu",
+                              r->source, i, (unsigned long long)ninsns);
+            goto done;
+        }
         d->counts[i].object = (uint32_t)obj;
         d->counts[i].addr = (uint64_t)json_integer_value(json_array_get(v, 1));
-        d->counts[i].ninsns = (uint32_t)json_integer_value(json_array_get(v, 2));
+        d->counts[i].ninsns = (uint32_t)ninsns;
         d->counts[i].count = (uint64_t)json_integer_value(json_array_get(v, 3));
         size_t len = json_array_size(v);
         if (len != 4 && (ncache_levels > PV_CACHE_MAX_LEVELS || len != 6 + 2 * ncache_levels ||
@@ -924,8 +959,9 @@ static int r_dynamic(reader *r, const json_t *j, pv_dynamic **out)
         if (!(c->name = jsdup(v, "level")))
             goto nomem;
         c->size = ju(v, "size");
-        c->line = (uint32_t)ju(v, "line");
-        c->assoc = (uint32_t)ju(v, "assoc");
+        if ((rc = ju32(r, v, "line", "dynamic.cache", i, &c->line)) ||
+            (rc = ju32(r, v, "assoc", "dynamic.cache", i, &c->assoc)))
+            goto done;
         c->accesses = ju(v, "accesses");
         c->misses = ju(v, "misses");
         const json_t *sf = json_object_get(v, "sampled_fraction");
@@ -939,17 +975,20 @@ static int r_dynamic(reader *r, const json_t *j, pv_dynamic **out)
     json_array_foreach(ref, i, v) {
         if (!(d->refused[i].name = jsdup(v, "name")))
             goto nomem;
-        d->refused[i].nr = (int32_t)json_integer_value(json_object_get(v, "nr"));
+        if ((rc = ji32(r, v, "nr", "dynamic.refused_syscalls", (long)i, &d->refused[i].nr)))
+            goto done;
         d->refused[i].count = ju(v, "count");
     }
     const json_t *thr = json_object_get(j, "threads");
     d->nthreads = (uint32_t)json_array_size(thr);
     ALLOC_ARRAY(d->threads, d->nthreads);
     json_array_foreach(thr, i, v) {
-        d->threads[i].tid = (uint32_t)ju(v, "tid");
+        if ((rc = ju32(r, v, "tid", "dynamic.threads", i, &d->threads[i].tid)))
+            goto done;
         d->threads[i].insns = ju(v, "insns");
     }
-    d->exit_code = (int32_t)json_integer_value(json_object_get(j, "exit_code"));
+    if ((rc = ji32(r, j, "exit_code", "dynamic", -1, &d->exit_code)))
+        goto done;
     if (!(d->end_reason = jsdup(j, "end_reason")))
         goto nomem;
     d->emu_seconds = json_number_value(json_object_get(j, "emu_seconds"));
@@ -1010,15 +1049,17 @@ static int r_profile(reader *r, const json_t *j, pv_profile *p)
         if ((rc = r_loc(r, v, p->nfiles, "functions", i, &f->loc)))
             goto done;
         f->flags = r_flags(json_object_get(v, "origin"), func_flag_names, 3);
-        f->first_block = (uint32_t)ju(v, "first_block");
-        f->nblocks = (uint32_t)ju(v, "nblocks");
+        if ((rc = ju32(r, v, "first_block", "functions", i, &f->first_block)) ||
+            (rc = ju32(r, v, "nblocks", "functions", i, &f->nblocks)))
+            goto done;
         if ((uint64_t)f->first_block + f->nblocks > p->nblocks) {
             rc = pv_error_set(PV_ERR_FORMAT, "%s: $.functions[%zu]: first_block + nblocks = %llu exceeds the %u blocks",
                               r->source, i, (unsigned long long)f->first_block + f->nblocks, p->nblocks);
             goto done;
         }
-        f->ninsns = (uint32_t)ju(v, "insns");
-        f->nundecoded = (uint32_t)ju(v, "undecoded_bytes");
+        if ((rc = ju32(r, v, "insns", "functions", i, &f->ninsns)) ||
+            (rc = ju32(r, v, "undecoded_bytes", "functions", i, &f->nundecoded)))
+            goto done;
         f->import_lib = jsdup(v, "import_lib");
         const json_t *callees = json_object_get(v, "callees");
         f->ncallees = (uint32_t)json_array_size(callees);
@@ -1040,8 +1081,8 @@ static int r_profile(reader *r, const json_t *j, pv_profile *p)
     json_array_foreach(blocks, i, v) {
         pv_block *k = &p->blocks[i];
         k->addr = ju(v, "addr");
-        k->size = (uint32_t)ju(v, "size");
-        k->ninsns = (uint32_t)ju(v, "insns");
+        if ((rc = ju32(r, v, "size", "blocks", i, &k->size)) || (rc = ju32(r, v, "insns", "blocks", i, &k->ninsns)))
+            goto done;
         if ((rc = r_index(r, v, "func", p->nfunctions, "$.functions", "blocks", i, &k->func)))
             goto done;
         k->flags = r_flags(json_object_get(v, "flags"), block_flag_names, 4);
@@ -1075,7 +1116,8 @@ static int r_profile(reader *r, const json_t *j, pv_profile *p)
         if ((rc = r_index(r, v, "func", p->nfunctions, "$.functions", "loops", i, &l->func)) ||
             (rc = r_index(r, v, "parent", p->nloops, "$.loops", "loops", i, &l->parent)))
             goto done;
-        l->depth = (uint32_t)ju(v, "depth");
+        if ((rc = ju32(r, v, "depth", "loops", i, &l->depth)))
+            goto done;
         l->flags = json_is_true(json_object_get(v, "irreducible")) ? PV_LOOP_IRREDUCIBLE : 0;
         const json_t *lb = json_object_get(v, "blocks");
         l->nblocks = (uint32_t)json_array_size(lb);

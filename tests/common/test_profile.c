@@ -305,6 +305,19 @@ static void rejects_bad_fields(void **state)
     expect_rejected("{\"addr\":4128", "{\"addr\":4000", PV_ERR_FORMAT, "sorted by address");
     expect_rejected("\"fp_fma\":4000000000", "\"fp_fma\":5000000000", PV_ERR_FORMAT, "below 2^32");
     expect_rejected("\"summary\":", "\"x\":1,\"summary\":", PV_ERR_FORMAT, "$.x: unknown field");
+    /* 32-bit fields: a larger value is an error, not cut to its low bits (first_block 2^32 read as 0) */
+    expect_rejected("\"first_block\":0,", "\"first_block\":4294967296,", PV_ERR_FORMAT,
+                    "$.functions[0].first_block: expected a value below 2^32, got 4294967296");
+    expect_rejected("\"insns\":5,\"func\":0", "\"insns\":4294967301,\"func\":0", PV_ERR_FORMAT,
+                    "$.blocks[0].insns: expected a value below 2^32");
+    expect_rejected("\"depth\":1", "\"depth\":4294967297", PV_ERR_FORMAT, "$.loops[0].depth: expected a value below 2^32");
+    expect_rejected("\"line\":10", "\"line\":4294967306", PV_ERR_FORMAT, "$.functions[0].line: expected a value below 2^32");
+    expect_rejected("[0,4096,5,40000]", "[0,4096,4294967301,40000]", PV_ERR_FORMAT,
+                    "$.dynamic.block_counts[0][2]: expected a value below 2^32");
+    expect_rejected("\"tid\":1", "\"tid\":4294967297", PV_ERR_FORMAT, "$.dynamic.threads[0].tid");
+    expect_rejected("\"exit_code\":3", "\"exit_code\":4294967299", PV_ERR_FORMAT,
+                    "$.dynamic.exit_code: expected a 32-bit integer, got 4294967299");
+    expect_rejected("\"nr\":41", "\"nr\":-4294967255", PV_ERR_FORMAT, "$.dynamic.refused_syscalls[0].nr");
     /* pv_branch_stats.model holds 31 bytes: longer names were cut silently */
     expect_rejected("\"model\":\"gshare-16k\"", "\"model\":\"gshare-16k-with-a-much-longer-name\"", PV_ERR_FORMAT,
                     "$.dynamic.branches.model: expected a string of at most 31 characters");
