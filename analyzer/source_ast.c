@@ -129,10 +129,13 @@ typedef struct local {
     int subst; /* decided at the end of the function */
 } local;
 
+/* Most parameters of a function recognized as an allocation wrapper. */
+#define WRAPPER_MAXPARAMS 8
+
 typedef struct wrapper {
     char name[PV_POLY_NAMELEN];
     unsigned nparams;
-    char params[8][PV_POLY_NAMELEN];
+    char params[WRAPPER_MAXPARAMS][PV_POLY_NAMELEN];
     pv_poly size;
 } wrapper;
 
@@ -2435,8 +2438,12 @@ static void finish_function(walk *w, CXCursor fn)
     add_func(w);
     if (w->rc)
         return;
-    /* allocation wrapper: returns a pointer, allocates an amount in its parameters only */
-    if (clang_getCursorResultType(fn).kind != CXType_Pointer || w->params.n > 8)
+    /* allocation wrapper: returns a pointer, allocates an amount in its parameters only. The
+     * limit is on parameters, not on w->params (names short enough to keep): every parameter
+     * takes a slot. */
+    int np = clang_Cursor_getNumArguments(fn);
+    unsigned nparams = np > 0 ? (unsigned)np : 0;
+    if (clang_getCursorResultType(fn).kind != CXType_Pointer || nparams > WRAPPER_MAXPARAMS)
         return;
     for (unsigned i = w->func_first_alloc; i < r->nallocs; i++) {
         src_alloc *a = &r->allocs[i];
@@ -2458,8 +2465,7 @@ static void finish_function(walk *w, CXCursor fn)
         wrapper *wr = &w->wrappers[w->nwrappers++];
         memset(wr, 0, sizeof *wr);
         snprintf(wr->name, sizeof wr->name, "%s", w->func);
-        int np = clang_Cursor_getNumArguments(fn);
-        wr->nparams = np > 0 ? (unsigned)np : 0;
+        wr->nparams = nparams;
         for (unsigned p = 0; p < wr->nparams; p++) {
             CXString s = clang_getCursorSpelling(clang_Cursor_getArgument(fn, p));
             snprintf(wr->params[p], PV_POLY_NAMELEN, "%s", clang_getCString(s) ? clang_getCString(s) : "");

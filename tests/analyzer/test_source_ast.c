@@ -355,6 +355,28 @@ static void allocation_sites(void **state)
     json_decref(s);
 }
 
+/* A function with 40 parameters (one named short enough to keep) allocating
+ * in that parameter is no wrapper: its table holds 8 parameters. */
+static void many_parameters(void **state)
+{
+    (void)state;
+    json_t *s = analyze(DATA "wrapper_args.c", 0, NULL);
+    json_t *allocs = json_object_get(s, "allocations");
+    int nmalloc = 0;
+    for (size_t i = 0; i < json_array_size(allocs); i++) {
+        json_t *a = json_array_get(allocs, i);
+        assert_string_not_equal(str(a, "kind"), "wrapper");
+        if (!strcmp(str(a, "kind"), "malloc")) {
+            assert_string_equal(str(a, "function"), "make");
+            assert_string_equal(str(a, "bytes"), "4*n");
+            nmalloc++;
+        }
+    }
+    assert_int_equal(nmalloc, 1);
+    assert_int_equal(json_array_size(json_object_get(s, "diagnostics")), 0);
+    json_decref(s);
+}
+
 static int partial_has(const json_t *o, const char *key)
 {
     const json_t *p = json_object_get(o, "partial");
@@ -416,7 +438,7 @@ int main(void)
     };
     const struct CMUnitTest others[] = {
         cmocka_unit_test(matmul_sample),   cmocka_unit_test(openmp_regions),   cmocka_unit_test(pthreads_sample),
-        cmocka_unit_test(errors_keep_the_rest), cmocka_unit_test(allocation_sites), cmocka_unit_test(calls_compose), cmocka_unit_test(bad_options),
+        cmocka_unit_test(errors_keep_the_rest), cmocka_unit_test(allocation_sites), cmocka_unit_test(many_parameters), cmocka_unit_test(calls_compose), cmocka_unit_test(bad_options),
     };
     int rc = cmocka_run_group_tests_name("loop forms", loops, setup_loops, teardown_loops);
     return rc | cmocka_run_group_tests_name("samples and inputs", others, NULL, NULL);
