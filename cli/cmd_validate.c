@@ -15,6 +15,23 @@ static const char usage[] =
     "\n"
     "Exit status: 0 when every file is valid, 2 when one is not.\n";
 
+/* @s as a JSON string literal on stdout: quotes, backslashes and control
+ * characters escaped. Other bytes are copied: names and messages are UTF-8
+ * on the systems prevision supports. */
+static void put_json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
 int cmd_validate(int argc, char **argv)
 {
     int json = 0, nfiles = 0, worst = PV_EXIT_OK;
@@ -38,10 +55,12 @@ int cmd_validate(int argc, char **argv)
         pv_profile *p = NULL;
         int rc = pv_profile_load(argv[i], &p);
         if (rc == PV_OK) {
-            if (json)
-                printf("{\"file\":\"%s\",\"valid\":true,\"functions\":%u,\"blocks\":%u,\"loops\":%u,\"dynamic\":%s}\n",
-                       argv[i], p->nfunctions, p->nblocks, p->nloops, p->dynamic ? "true" : "false");
-            else
+            if (json) {
+                printf("{\"file\":");
+                put_json_string(argv[i]);
+                printf(",\"valid\":true,\"functions\":%u,\"blocks\":%u,\"loops\":%u,\"dynamic\":%s}\n", p->nfunctions,
+                       p->nblocks, p->nloops, p->dynamic ? "true" : "false");
+            } else
                 printf("%s: valid profile (schema %d): %u functions, %u blocks, %u loops%s\n", argv[i],
                        p->schema_version, p->nfunctions, p->nblocks, p->nloops,
                        p->dynamic ? ", dynamic section" : "");
@@ -49,14 +68,11 @@ int cmd_validate(int argc, char **argv)
         } else {
             int code = pv_cli_exit_code(rc);
             if (json) {
-                /* The message goes through jansson-free escaping: keep it simple and safe. */
-                printf("{\"file\":\"%s\",\"valid\":false,\"error\":\"", argv[i]);
-                for (const char *s = pv_error_last(); *s; s++)
-                    if (*s == '"' || *s == '\\')
-                        printf("\\%c", *s);
-                    else if ((unsigned char)*s >= 0x20)
-                        putchar(*s);
-                printf("\"}\n");
+                printf("{\"file\":");
+                put_json_string(argv[i]);
+                printf(",\"valid\":false,\"error\":");
+                put_json_string(pv_error_last());
+                printf("}\n");
             }
             pv_cli_fail("validate", rc);
             if (code > worst)

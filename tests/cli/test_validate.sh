@@ -33,6 +33,17 @@ expect_exit 2 "$PREVISION" validate
 # Several files: the worst result wins, every file is reported.
 expect_exit 2 "$PREVISION" validate "$good" "$PV_TMP/type.json"
 expect_in "$PV_TMP/out" "valid profile"
+# --json escapes the file name and the message: a name with a quote, a backslash and a tab
+odd="$PV_TMP/a\"b\\c	d.json"
+cp "$good" "$odd"
+expect_exit 0 "$PREVISION" validate --json "$odd"
+expect_true "validate --json with an odd file name is JSON" python3 -c "
+import json, sys; o = json.loads(open(sys.argv[1]).readline()); assert o['file'] == sys.argv[2] and o['valid']" "$PV_TMP/out" "$odd"
+cp "$PV_TMP/type.json" "$odd"
+expect_exit 2 "$PREVISION" validate --json "$odd"
+expect_true "a failure with an odd file name is JSON" python3 -c "
+import json, sys; o = json.loads(open(sys.argv[1]).readline()); assert o['file'] == sys.argv[2] and not o['valid']
+assert sys.argv[2] + ': \$.target.entry: expected integer' in o['error'], o['error']" "$PV_TMP/out" "$odd"
 # stdin
 expect_exit 0 sh -c "\"$PREVISION\" validate - < \"$good\""
 finish
