@@ -390,8 +390,8 @@ int pv_analyze_memory(const void *data, size_t len, const char *name, const pv_a
 
     if ((rc = pv_profile_new(&p)))
         goto done;
-    if (!opts->no_lines)
-        lines = pva_lines_load(e.elf);
+    if (!opts->no_lines && (rc = pva_lines_load(e.elf, name, &lines)))
+        goto done;
     if (!(p->generator = strdup("prevision " PV_VERSION_STRING)) || !(p->uarch = strdup(u->name)) ||
         !(p->target.path = strdup(name)) || !(p->target.arch = strdup("x86_64")) ||
         !(p->target.kind = strdup(pva_elf_kind(&e))) ||

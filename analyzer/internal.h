@@ -240,8 +240,11 @@ int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, p
 
 /* lines.c: address -> file:line from DWARF line tables. */
 typedef struct pva_lines pva_lines;
-/* NULL (no error) when the file has no line tables. */
-pva_lines *pva_lines_load(Elf *elf);
+/* The line tables of @elf (kept open: names point into libdw's data) into
+ * *@out, freed with pva_lines_free(). PV_OK with *@out NULL when the file
+ * has none; a CU whose table libdw cannot read is skipped. PV_ERR_NOMEM
+ * naming @path. */
+int pva_lines_load(Elf *elf, const char *path, pva_lines **out);
 void pva_lines_free(pva_lines *l);
 /* Location of the first instruction in [addr, end) that has a line; file
  * names are interned into @p. */

@@ -55,6 +55,7 @@ void pva_lines_free(pva_lines *l)
     free(l);
 }
 
+/* Index of file name @name in l->names, added when new; PV_NONE when out of memory. */
 static uint32_t name_index(pva_lines *l, const char *name, const char **last, uint32_t *last_idx)
 {
     if (name == *last)
@@ -74,15 +75,17 @@ static uint32_t name_index(pva_lines *l, const char *name, const char **last, ui
     return (uint32_t)l->nnames++;
 }
 
-pva_lines *pva_lines_load(Elf *elf)
+int pva_lines_load(Elf *elf, const char *path, pva_lines **out)
 {
+    int rc = PV_OK;
+    *out = NULL;
     Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
     if (!dw)
-        return NULL;
+        return PV_OK; /* no DWARF */
     pva_lines *l = calloc(1, sizeof *l);
     if (!l) {
         dwarf_end(dw);
-        return NULL;
+        return pv_error_set(PV_ERR_NOMEM, "%s: out of memory reading DWARF line tables", path);
     }
     l->dw = dw;
     size_t cap = 0;
@@ -96,7 +99,7 @@ pva_lines *pva_lines_load(Elf *elf)
         size_t n;
         if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_getsrclines(&cu, &lines, &n) == 0) {
             if (PV_GROW(l->rows, cap, l->nrows + n, 1024))
-                break;
+                goto nomem;
             for (size_t i = 0; i < n; i++) {
                 Dwarf_Line *ln = dwarf_onesrcline(lines, i);
                 Dwarf_Addr a;
@@ -110,7 +113,9 @@ pva_lines *pva_lines_load(Elf *elf)
                 r->addr = a;
                 r->seq = (uint32_t)l->nrows;
                 r->line = end ? END_SEQ : lineno > 0 ? (uint32_t)lineno : 0;
-                r->file = src ? name_index(l, src, &last, &last_idx) : PV_NONE;
+                r->file = PV_NONE;
+                if (src && (r->file = name_index(l, src, &last, &last_idx)) == PV_NONE)
+                    goto nomem;
                 if (r->file == PV_NONE && !end)
                     r->line = 0;
                 l->nrows++;
@@ -118,19 +123,23 @@ pva_lines *pva_lines_load(Elf *elf)
         }
         off = next;
     }
-    if (!l->nrows) {
-        pva_lines_free(l);
-        return NULL;
-    }
+    if (!l->nrows)
+        goto done; /* DWARF without line tables */
     qsort(l->rows, l->nrows, sizeof *l->rows, cmp_row);
     l->interned = malloc(l->nnames * sizeof *l->interned);
-    if (!l->interned && l->nnames) {
-        pva_lines_free(l);
-        return NULL;
-    }
+    if (!l->interned && l->nnames)
+        goto nomem;
     for (size_t i = 0; i < l->nnames; i++)
         l->interned[i] = PV_NONE;
-    return l;
+    *out = l;
+    l = NULL;
+    goto done;
+nomem:
+    rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory reading DWARF line tables (%zu rows so far)", path,
+                      l->nrows);
+done:
+    pva_lines_free(l);
+    return rc;
 }
 
 static pv_srcloc loc_of(pva_lines *l, pv_profile *p, const row *r)
