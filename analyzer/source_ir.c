@@ -4,6 +4,7 @@
  * dominators over each function's CFG (LLVM-C exposes no loop analysis, so
  * the dominator tree is computed here with the Cooper-Harvey-Kennedy
  * iteration), and count target-independent operations per loop body. */
+#include <errno.h>
 #include <fcntl.h>
 #include <llvm-c/BitReader.h>
 #include <llvm-c/Core.h>
@@ -609,9 +610,12 @@ static int compile_once(const char *clang, const src_tu *tu, const char *bc, con
         goto done;
     }
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0)
+    pid_t w;
+    while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
         ;
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    /* ECHILD: this process ignores SIGCHLD, so the kernel reaped the compiler
+     * and its status is lost; reading the bitcode tells whether it worked. */
+    *status = w < 0 ? 0 : WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 done:
     if (fa_init)
         posix_spawn_file_actions_destroy(&fa);

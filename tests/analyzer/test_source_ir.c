@@ -4,11 +4,13 @@
  * intensity derived from them, per-function totals, and failures. */
 #include <jansson.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "prevision/source.h"
@@ -177,12 +179,31 @@ static void missing_compiler(void **state)
     assert_non_null(strstr(pv_error_last(), "--no-ir"));
 }
 
+/* In a process that ignores SIGCHLD the kernel reaps the compiler itself and
+ * waitpid() fails with ECHILD once it has exited: the IR pass retried that
+ * forever (alarm() is only a watchdog that turns the hang into a failure). */
+static void sigchld_ignored(void **state)
+{
+    (void)state;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigemptyset(&ign.sa_mask);
+    assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
+    alarm(600);
+    json_t *s = analyze(DATA "kernels.c", 0, NULL);
+    alarm(0);
+    sigaction(SIGCHLD, &old, NULL);
+    assert_true(json_array_size(json_object_get(loop_of(s, "daxpy", 0), "ir")) > 0);
+    assert_string_equal(str(function_of(s, "daxpy"), "flops"), "2*n");
+    json_decref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scalar_kernels),       cmocka_unit_test(vectorized_kernels),
         cmocka_unit_test(matmul_totals),        cmocka_unit_test(openmp_outlined),
         cmocka_unit_test(compile_failure_is_a_diagnostic), cmocka_unit_test(missing_compiler),
+        cmocka_unit_test(sigchld_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
