@@ -204,6 +204,7 @@ typedef struct pool {
     src_result *res;
     json_t **irloops, **irdiags; /* per TU */
     int *rcs;
+    char (*msgs)[1024];          /* per TU: the error detail of a failed pass, recorded in the worker's thread */
     atomic_uint next;
     atomic_uint done;
     const char *tmpdir;
@@ -224,6 +225,8 @@ static void *worker(void *arg)
             p->rcs[i] = pva_source_ast_tu(idx, &p->tus[i], &p->res[i]);
         else
             p->rcs[i] = pva_source_ir_tu(p->clang, p->tmpdir, i, &p->tus[i], p->irloops[i], p->irdiags[i]);
+        if (p->rcs[i]) /* pv_error_last() is per thread: keep it for the caller's */
+            snprintf(p->msgs[i], sizeof p->msgs[i], "%s", pv_error_last());
         unsigned d = atomic_fetch_add(&p->done, 1) + 1;
         if (p->opts->progress) {
             pthread_mutex_lock(&p->lock);
@@ -789,7 +792,8 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
     p.rcs = calloc(ntus, sizeof *p.rcs);
     p.irloops = calloc(ntus, sizeof *p.irloops);
     p.irdiags = calloc(ntus, sizeof *p.irdiags);
-    if (!p.res || !p.rcs || !p.irloops || !p.irdiags) {
+    p.msgs = calloc(ntus, sizeof *p.msgs);
+    if (!p.res || !p.rcs || !p.irloops || !p.irdiags || !p.msgs) {
         rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
         goto done;
     }
@@ -802,8 +806,7 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
         goto done;
     for (unsigned i = 0; i < ntus; i++)
         if (p.rcs[i]) {
-            rc = p.rcs[i];
-            pv_error_set(rc, "%s: AST pass failed: %s", tus[i].file, pv_strerror(rc));
+            rc = pv_error_set(p.rcs[i], "%s", p.msgs[i]);
             goto done;
         }
     if (opts->ir) {
@@ -824,7 +827,7 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
             goto done;
         for (unsigned i = 0; i < ntus; i++)
             if (p.rcs[i]) {
-                rc = p.rcs[i];
+                rc = pv_error_set(p.rcs[i], "%s", p.msgs[i]);
                 goto done;
             }
     }
@@ -901,6 +904,7 @@ done:
     free(p.rcs);
     free(p.irloops);
     free(p.irdiags);
+    free(p.msgs);
     if (have_tmp)
         rmdir(tmpdir);
     pthread_mutex_destroy(&p.lock);

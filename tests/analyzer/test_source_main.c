@@ -91,6 +91,28 @@ static json_t *analyze_db(const char *sub, unsigned threads, int *rc)
     return out;
 }
 
+/* A pass that fails in a worker thread reports the worker's message: it used
+ * to be left in the worker's thread-local detail, and the caller saw none
+ * (or an older one) when more than one thread ran. */
+static void worker_errors_keep_their_message(void **state)
+{
+    (void)state;
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        char dir[256];
+        snprintf(dir, sizeof dir, "%s/build", tmp);
+        pv_source_options o = PV_SOURCE_OPTIONS_INIT;
+        o.build_dir = dir;
+        o.threads = threads;
+        o.clang = "/nonexistent/clang-19";
+        void *out = NULL;
+        pv_error_set(PV_ERR_INTERNAL, "an older message");
+        assert_int_equal(pv_source_analyze(&o, &out), PV_ERR_NOTFOUND);
+        assert_null(out);
+        if (!strstr(pv_error_last(), "cannot run the compiler '/nonexistent/clang-19'"))
+            fail_msg("%u threads: message '%s'", threads, pv_error_last());
+    }
+}
+
 static void database_entries(void **state)
 {
     (void)state;
@@ -430,6 +452,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(database_entries),          cmocka_unit_test(threads_do_not_change_the_result),
+        cmocka_unit_test(worker_errors_keep_their_message),
         cmocka_unit_test(missing_and_bad_databases), cmocka_unit_test(progress_is_reported),
         cmocka_unit_test(merge_into_binary_profile), cmocka_unit_test(merge_real_binaries),
         cmocka_unit_test(merge_carries_pragmas), cmocka_unit_test(merge_rejects_non_source),
