@@ -4,6 +4,7 @@
  * line, and assembles the profile's `source` section. */
 #include <clang-c/CXCompilationDatabase.h>
 #include <clang-c/Index.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -94,7 +95,9 @@ static int filter_args(src_tu *t, int argc, const char *const *argv, const char 
 static int load_database(const char *build_dir, src_tu **out, unsigned *nout)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/compile_commands.json", build_dir);
+    if ((size_t)snprintf(path, sizeof path, "%s/compile_commands.json", build_dir) >= sizeof path)
+        return pv_error_set(PV_ERR_INVALID, "%.64s...: build directory name longer than a path can be (%zu bytes)",
+                            build_dir, strlen(build_dir));
     struct stat st;
     if (stat(path, &st) != 0)
         return pv_error_set(PV_ERR_NOTFOUND,
@@ -728,7 +731,7 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
     pool p = {.opts = opts};
     char tmpdir[] = "/tmp/prevision-ir.XXXXXX";
     int have_tmp = 0;
-    json_t *src = NULL;
+    json_t *src = NULL, *unm = NULL;
     pthread_mutex_init(&p.lock, NULL);
     json_object_seed(0); /* before threads create JSON objects */
     if (opts->build_dir) {
@@ -761,9 +764,13 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
             rc = pv_error_set(PV_ERR_NOTFOUND, "%s: no such source file", opts->file);
             goto done;
         }
-        tus = calloc(1, sizeof *tus);
         char cwd[PATH_MAX];
-        if (!tus || !getcwd(cwd, sizeof cwd)) {
+        if (!getcwd(cwd, sizeof cwd)) {
+            rc = pv_error_set(PV_ERR_IO, "%s: cannot get the current directory to resolve it against: %s",
+                              opts->file, strerror(errno));
+            goto done;
+        }
+        if (!(tus = calloc(1, sizeof *tus))) {
             rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory", opts->file);
             goto done;
         }
@@ -834,10 +841,11 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
     /* assemble */
     src = json_object();
     json_t *loops = json_array(), *allocs = json_array(), *par = json_array(), *calls = json_array(),
-           *diags = json_array(), *funcs = json_array(), *unm = json_array(), *tulist = json_array();
+           *diags = json_array(), *funcs = json_array(), *tulist = json_array();
+    unm = json_array();
     if (!src || !loops || !allocs || !par || !calls || !diags || !funcs || !unm || !tulist) {
         json_decref(loops), json_decref(allocs), json_decref(par), json_decref(calls);
-        json_decref(diags), json_decref(funcs), json_decref(unm), json_decref(tulist);
+        json_decref(diags), json_decref(funcs), json_decref(tulist);
         rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
         goto done;
     }
@@ -885,11 +893,12 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
         if (p.irdiags[i])
             extend(diags, p.irdiags[i]);
     }
-    if (json_array_size(unm))
+    if (json_array_size(unm)) {
         json_object_set_new(src, "unmatched_ir_loops", unm);
-    else
-        json_decref(unm);
+        unm = NULL;
+    }
 done:
+    json_decref(unm);
     for (unsigned i = 0; i < ntus; i++) {
         if (p.res)
             pva_source_result_free(&p.res[i]);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,6 +172,42 @@ static void missing_and_bad_databases(void **state)
     assert_null(s);
     assert_int_equal(rc, PV_ERR_FORMAT);
     assert_non_null(strstr(pv_error_last(), "no entries"));
+    /* a directory name longer than a path can be: said so, not cut and then "not found" */
+    char *longdir = malloc(5001);
+    memset(longdir, 'a', 5000);
+    longdir[0] = '/';
+    longdir[5000] = 0;
+    pv_source_options o = PV_SOURCE_OPTIONS_INIT;
+    o.build_dir = longdir;
+    void *out = NULL;
+    assert_int_equal(pv_source_analyze(&o, &out), PV_ERR_INVALID);
+    assert_non_null(strstr(pv_error_last(), "longer than"));
+    free(longdir);
+}
+
+/* A source file given alone is resolved against the current directory;
+ * when that is gone the error says so (it said "out of memory"). */
+static void current_directory_gone(void **state)
+{
+    (void)state;
+    char gone[128];
+    snprintf(gone, sizeof gone, "%s/gone", tmp);
+    assert_int_equal(mkdir(gone, 0700), 0);
+    int here = open(".", O_RDONLY | O_DIRECTORY);
+    assert_true(here >= 0);
+    assert_int_equal(chdir(gone), 0);
+    assert_int_equal(rmdir(gone), 0);
+    pv_source_options o = PV_SOURCE_OPTIONS_INIT;
+    o.file = DATA "/loops.c";
+    o.ir = 0;
+    void *out = NULL;
+    int rc = pv_source_analyze(&o, &out);
+    assert_int_equal(fchdir(here), 0);
+    close(here);
+    assert_int_equal(rc, PV_ERR_IO);
+    assert_null(out);
+    if (!strstr(pv_error_last(), "cannot get the current directory"))
+        fail_msg("message '%s'", pv_error_last());
 }
 
 typedef struct progress {
@@ -453,7 +490,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(database_entries),          cmocka_unit_test(threads_do_not_change_the_result),
         cmocka_unit_test(worker_errors_keep_their_message),
-        cmocka_unit_test(missing_and_bad_databases), cmocka_unit_test(progress_is_reported),
+        cmocka_unit_test(missing_and_bad_databases), cmocka_unit_test(current_directory_gone),
+        cmocka_unit_test(progress_is_reported),
         cmocka_unit_test(merge_into_binary_profile), cmocka_unit_test(merge_real_binaries),
         cmocka_unit_test(merge_carries_pragmas), cmocka_unit_test(merge_rejects_non_source),
     };
