@@ -167,7 +167,7 @@ enum { PVE_ACC_READ = 1, PVE_ACC_WRITE = 2, PVE_ACC_CREATE = 4, PVE_ACC_STAT = 8
 /* Threads (thread.c)                                                  */
 /* ------------------------------------------------------------------ */
 
-enum { PVE_T_RUNNABLE = 0, PVE_T_FUTEX, PVE_T_EXITED };
+enum { PVE_T_RUNNABLE = 0, PVE_T_FUTEX, PVE_T_EXITED, PVE_T_SLEEP };
 
 typedef struct pve_thread {
     uint32_t tid;
@@ -179,7 +179,8 @@ typedef struct pve_thread {
     uint64_t futex;       /* address waited on */
     uint32_t bitset;
     uint64_t wait_seq;    /* FIFO order of waiters */
-    int64_t deadline;     /* virtual ns of a futex timeout, -1 for none */
+    int64_t deadline;     /* monotonic ns of a futex timeout or the end of a sleep, -1 for none */
+    uint64_t timeout_result; /* RAX when the deadline passes: -ETIMEDOUT for futexes, 0 for sleeps */
     int has_result;
     uint64_t result;      /* RAX to set when it runs again */
 } pve_thread;
@@ -350,6 +351,8 @@ int64_t pve_sys_clone(pv_emu *e, const uint64_t *a);
 int64_t pve_sys_futex(pv_emu *e, const uint64_t *a);
 void pve_thread_exit(pv_emu *e, int group, int code);
 int pve_futex_wake(pv_emu *e, uint64_t addr, int n, uint32_t bitset);
+/* Put the running thread to sleep until monotonic time @p deadline (ns); it gets the CPU back then. */
+void pve_thread_sleep(pv_emu *e, int64_t deadline);
 /* Called after uc_emu_start returned with a switch request: save the
  * current thread, pick the next runnable one and load it. Returns 0, or -1
  * when no thread can run (the run ends: deadlock or all exited). */
