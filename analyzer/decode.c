@@ -43,6 +43,7 @@ enum kind {
 };
 
 static uint8_t kind_of[X86_INS_ENDING];
+static const char *name_of[X86_INS_ENDING];
 static pthread_once_t kind_once = PTHREAD_ONCE_INIT;
 
 static int starts(const char *s, const char *p) { return !strncmp(s, p, strlen(p)); }
@@ -185,8 +186,10 @@ static void build_kinds(void)
     csh h;
     if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
         return;
-    for (int id = 1; id < X86_INS_ENDING; id++)
-        kind_of[id] = (uint8_t)classify_name(cs_insn_name(h, (unsigned)id));
+    for (int id = 1; id < X86_INS_ENDING; id++) {
+        name_of[id] = cs_insn_name(h, (unsigned)id);
+        kind_of[id] = (uint8_t)classify_name(name_of[id]);
+    }
     cs_close(&h);
 }
 
@@ -322,6 +325,17 @@ int pva_decode(pv_decoder *d, const uint8_t *code, size_t len, uint64_t addr, pv
     const cs_x86 *x = &ci->detail->x86;
     unsigned id = ci->id;
     int kind = id < X86_INS_ENDING ? kind_of[id] : K_OTHER;
+    /* Capstone 5 numbers the compare pseudo-ops (cmpltsd, vcmpneqps,
+     * vpcmpleud, pclmulhqlqdq...) as the base id plus the predicate, so the
+     * id names another instruction (cmplesd has the id of cmpsb): classify
+     * those by the mnemonic printed. */
+    {
+        const char *mn = ci->mnemonic;
+        const char *b = mn[0] == 'v' ? mn + 1 : mn;
+        if ((starts(b, "cmp") || starts(b, "pcmp") || starts(b, "pclmul") || starts(b, "pcom")) && id < X86_INS_ENDING &&
+            name_of[id] && strcmp(mn, name_of[id]))
+            kind = classify_name(mn);
+    }
     out->size = (uint8_t)ci->size;
     out->id = (uint16_t)id;
     if (d->text) {

@@ -19,6 +19,18 @@ struct pv_decoder {
  * instruction stays in d->insn until the next call. */
 int pva_decode(pv_decoder *d, const uint8_t *code, size_t len, uint64_t addr, pv_insn *out);
 
+/* A per-thread cache of decoded instruction shapes (dcache.c). */
+typedef struct pva_dcache pva_dcache;
+pva_dcache *pva_dcache_new(void);
+void pva_dcache_free(pva_dcache *c);
+/* pva_decode() through the cache (@c may be NULL). *fresh is 1 when Capstone
+ * decoded it, so d->insn holds its detail; 0 for a cache hit. Indirect jumps
+ * and calls always come fresh. */
+int pva_decode_cached(pva_dcache *c, pv_decoder *d, const uint8_t *code, size_t len, uint64_t addr, pv_insn *out,
+                      int *fresh);
+/* 0 turns the cache off (tests compare profiles with and without it). */
+extern int pva_dcache_enabled;
+
 /* Loop-carried dependency chain of a loop body: decode the given instruction
  * ranges (in order, one pass = one iteration) and return the per-iteration
  * recurrence in cycles on @u. */
@@ -28,5 +40,197 @@ typedef struct pva_range {
     uint32_t size;
 } pva_range;
 float pva_loop_recurrence(pv_decoder *d, const pv_uarch *u, const pva_range *r, uint32_t nr);
+
+/* What the recurrence needs of one instruction, extracted once from the
+ * Capstone detail so that the passes over a loop body do not decode again. */
+#define PVA_DEP_MAXR 10
+#define PVA_DEP_MAXW 6
+typedef struct pva_dep {
+    uint8_t nr, nw;
+    uint8_t r[PVA_DEP_MAXR]; /* canonical registers read (not rsp/rip) */
+    uint8_t w[PVA_DEP_MAXW]; /* canonical registers written */
+    uint16_t addrbits;       /* bit i: r[i] forms the address of a load */
+    float start_min;         /* a load without address registers waits for the load latency */
+    float lat;               /* latency from inputs to outputs */
+} pva_dep;
+/* Fill @out for the instruction just decoded by @d (d->insn) into @in. @return 1, or 0 when Capstone cannot say. */
+int pva_dep_of(pv_decoder *d, const pv_insn *in, const pv_uarch *u, pva_dep *out);
+/* Per-iteration recurrence of a body given as dependency records, in order. */
+float pva_recurrence(const pv_uarch *u, const pva_dep *dep, uint32_t n);
+
+/* ------------------------------------------------------------------ */
+/* Whole-binary analysis (elf.c, functions.c, cfg.c, loops.c, lines.c,  */
+/* libs.c, binary.c)                                                    */
+/* ------------------------------------------------------------------ */
+
+#include <libelf.h>
+#include <stdio.h>
+
+/* One section, its header validated against the file length. */
+typedef struct pva_sec {
+    const char *name; /* "" when unnamed */
+    uint64_t addr, size, off, entsize;
+    uint32_t type, link, info;
+    uint64_t flags;
+} pva_sec;
+
+/* One imported symbol (undefined in .dynsym). */
+typedef struct pva_import {
+    const char *name; /* points into the file's .dynstr */
+    const char *lib;  /* soname from the symbol's version requirement, or NULL */
+    uint32_t dynidx;  /* index in .dynsym */
+} pva_import;
+
+/* A GOT slot filled with an import by a JUMP_SLOT or GLOB_DAT relocation. */
+typedef struct pva_slot {
+    uint64_t addr;
+    uint32_t import; /* index into pva_elf.imports */
+} pva_slot;
+
+/* A symbol that names a function. */
+typedef struct pva_sym {
+    const char *name;
+    uint64_t addr, size;
+    uint8_t bind, from_symtab;
+} pva_sym;
+
+typedef struct pva_elf {
+    const char *path;
+    const uint8_t *data;
+    size_t len;
+    Elf *elf;
+    uint16_t type;
+    uint64_t entry;
+    pva_sec *secs;
+    size_t nsecs;
+    int has_symtab, has_interp, has_dynamic, pie_flag;
+    char build_id[2 * 64 + 1];
+    const char **needed; /* DT_NEEDED sonames, pointing into the file */
+    uint32_t nneeded;
+    pva_import *imports;
+    uint32_t nimports;
+    pva_slot *slots; /* sorted by address */
+    uint32_t nslots;
+    pva_sym *syms; /* function symbols in executable sections (both tables) */
+    uint32_t nsyms;
+} pva_elf;
+
+/* Validate and index an in-memory ELF image (kept, not copied). PV_ERR_FORMAT /
+ * PV_ERR_UNSUPPORTED with the offset of what is wrong. pva_elf_close() frees. */
+int pva_elf_open(pva_elf *e, const void *data, size_t len, const char *path);
+void pva_elf_close(pva_elf *e);
+/* Bytes at link-time address @va inside a section with file contents; *avail
+ * receives the bytes left in that section. NULL when not in the file. */
+const uint8_t *pva_elf_ptr(const pva_elf *e, uint64_t va, uint64_t *avail);
+/* The executable section (with contents) containing @va, or NULL. */
+const pva_sec *pva_elf_code_section(const pva_elf *e, uint64_t va);
+const pva_sec *pva_elf_section(const pva_elf *e, const char *name);
+/* The import whose GOT slot is at @addr, or -1. */
+int pva_elf_slot_import(const pva_elf *e, uint64_t addr);
+/* "elf kind" as the profile writes it. */
+const char *pva_elf_kind(const pva_elf *e);
+
+/* A function to analyze. */
+typedef struct pva_func {
+    uint64_t addr, size; /* size 0: unknown, found by following the code */
+    const char *name;    /* borrowed (file strings or static), or NULL: sub_ADDR */
+    char *owned_name;    /* malloc()ed name when built here */
+    uint32_t flags;      /* PV_FUNC_* */
+    int32_t import;      /* PLT stubs: index into pva_elf.imports, else -1 */
+    uint8_t noreturn;
+    uint8_t from_fde;
+    uint8_t prio;        /* merge priority: lower wins */
+    struct pva_fres *res; /* analysis result, once analyzed */
+} pva_func;
+
+typedef struct pva_funcs {
+    pva_func *v;
+    size_t n, cap;
+} pva_funcs;
+
+/* Append a candidate. */
+int pva_funcs_push(pva_funcs *fs, const pva_func *f);
+/* Sort by address, merge candidates at the same address (symbols win, then
+ * FDE sizes), clip sizes so that functions never overlap and stay inside
+ * their section. */
+void pva_funcs_normalize(pva_funcs *fs, const pva_elf *e);
+/* Index of the function starting exactly at @addr, or -1. */
+long pva_funcs_find(const pva_funcs *fs, uint64_t addr);
+/* Index of the function containing @addr, or -1. */
+long pva_funcs_containing(const pva_funcs *fs, uint64_t addr);
+/* Candidates from symbols, PLT stubs, .eh_frame FDEs and the entry point. */
+int pva_funcs_collect(pva_funcs *fs, const pva_elf *e);
+void pva_funcs_free(pva_funcs *fs);
+
+/* Read-only context shared by the worker threads. */
+typedef struct pva_ctx {
+    const pva_elf *elf;
+    const pva_funcs *funcs;
+    const pv_uarch *uarch;
+} pva_ctx;
+
+/* A loop found in one function; blocks are indices into the function's blocks. */
+typedef struct pva_floop {
+    uint32_t header;  /* local block index */
+    uint32_t parent;  /* local loop index or PV_NONE */
+    uint32_t depth;
+    uint32_t flags;
+    uint32_t nblocks;
+    uint32_t *blocks; /* header first */
+    uint32_t latch;   /* local block index of the last back edge's source */
+    uint64_t cond_addr; /* address of that block's last instruction (the loop's branch) */
+    float cycles;
+} pva_floop;
+
+/* What one function's analysis produced. */
+typedef struct pva_fres {
+    int done;
+    pv_block *blocks;
+    uint32_t nblocks;
+    pva_floop *loops;
+    uint32_t nloops;
+    uint64_t *callees; /* target addresses of direct calls and tail calls, sorted, unique */
+    uint32_t ncallees;
+    uint64_t *unknown; /* call targets that start no known function */
+    uint32_t nunknown;
+    uint64_t size;     /* final size (for functions whose size was unknown) */
+    uint32_t ninsns, nundecoded;
+    pv_mix mix;
+} pva_fres;
+
+void pva_fres_free(pva_fres *r);
+
+/* Per-thread scratch space of the CFG builder. */
+typedef struct pva_scratch pva_scratch;
+pva_scratch *pva_scratch_new(void);
+void pva_scratch_free(pva_scratch *s);
+
+/* Decode function @fi into blocks, edges, loops and cycle estimates. */
+int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t fi, pva_fres *out);
+
+/* Follow the code from a function's start (bounded by @limit bytes) to find
+ * its extent. @return the size in bytes (at least 1 when anything decodes). */
+uint64_t pva_explore_extent(const pva_ctx *c, pv_decoder *d, uint64_t addr, uint64_t limit);
+
+/* loops.c: natural loops of a function's CFG. succ[] lists, for each of
+ * @n blocks, local successor indices (succ_off[i]..succ_off[i+1]).
+ * Fills *loops (malloc()ed) with header, parent, depth, flags, blocks. */
+int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, pva_floop **loops,
+                   uint32_t *nloops);
+
+/* lines.c: address -> file:line from DWARF line tables. */
+typedef struct pva_lines pva_lines;
+/* NULL (no error) when the file has no line tables. */
+pva_lines *pva_lines_load(Elf *elf);
+void pva_lines_free(pva_lines *l);
+/* Location of the first instruction in [addr, end) that has a line; file
+ * names are interned into @p. */
+pv_srcloc pva_lines_find(pva_lines *l, pv_profile *p, uint64_t addr, uint64_t end);
+
+/* libs.c */
+int pva_is_noreturn_name(const char *name);
+/* p->libraries from the imports, and import_lib of PLT stubs. */
+int pva_build_libraries(const pva_elf *e, pv_profile *p);
+const char *pva_import_lib(const pva_elf *e, const pva_import *im);
 
 #endif

@@ -15,31 +15,42 @@ typedef struct src_tu {
     char **args; /* compiler flags only: no compiler name, no -c/-o/-M*, no input file */
 } src_tu;
 
-/* A loop found by the AST pass. */
+/* A loop found by the AST pass. Raw facts are gathered while walking the
+ * function; trip counts and totals are decided when the function ends
+ * (after every modification in it was seen and local variables were
+ * replaced by their definitions). */
 typedef struct src_loop {
     char *func;              /* enclosing function */
     const char *kind;        /* "for", "while", "do" */
     unsigned line, col, end_line;
+    unsigned offset;         /* file offset of the loop keyword (main file), for pragma association */
     int parent;              /* index in the TU's loop array, -1 for outermost */
     unsigned depth;
     char var[PV_POLY_NAMELEN]; /* induction variable, "" when none */
     int64_t step;
-    pv_poly lo, trip;        /* initial value; trip count (exact when step is +-1) */
-    int trip_known;          /* trip derived */
+    /* raw derivation (in the function's own variables) */
+    int derived;             /* condition, initial value and step understood */
+    int body_update;         /* the induction variable is updated in the body, not in a for header */
+    int early_exit;          /* the condition has other terms (&&): the count is only an upper bound */
+    pv_poly lo;              /* initial value of var */
+    pv_poly dist;            /* distance to the bound in the direction of the step (+1 for <=, >=) */
+    char **bound_vars;       /* variables the bound reads (raw, before substitution) */
+    unsigned nbound_vars;
+    /* decided at the end of the function */
+    pv_poly trip;            /* dist/|step| (exact when the step is +-1 or the count is constant) */
+    int trip_known;
     char *trip_str;          /* printed trip count, with ceil() when rounding */
     char *trip_max;          /* upper bound when the loop may exit early */
     char *reason;            /* why the trip count is unknown */
     int64_t trip_const;      /* constant trip count, -1 when not constant */
-    pv_poly total;           /* executions of the body over the whole function call */
+    pv_poly total;           /* executions of the body per call of the function */
     int total_known;
-    int total_approx;        /* a ceil() was dropped on the way */
+    int total_approx;        /* a ceil() was averaged on the way */
     char *total_reason;
     int innermost;
-    int omp;                 /* index in the TU's parallel array of the directive it is under, -1 */
+    int omp;                 /* index in the TU's parallel array of its OpenMP directive, -1 */
     /* collected while walking the body */
-    char **modified;
-    unsigned nmodified, capmodified;
-    int has_break, has_return, has_goto, has_longjmp;
+    int has_break, has_return, has_goto, has_longjmp, has_continue;
     json_t *ir;              /* array of IR loop records attached later, or NULL */
 } src_loop;
 
@@ -47,7 +58,7 @@ typedef struct src_loop {
 typedef struct src_alloc {
     char *func;
     const char *kind;        /* "malloc", "calloc", "realloc", "aligned_alloc", "posix_memalign", "wrapper", "vla", "static", "stack" */
-    char *callee;            /* wrapper name for kind "wrapper" */
+    char *callee;            /* wrapper name for kind "wrapper", array name for "static"/"stack" */
     unsigned line;
     int loop;                /* innermost enclosing loop index, -1 */
     int size_known;
@@ -71,16 +82,19 @@ typedef struct src_result {
 } src_result;
 
 /* AST pass over one TU with an index owned by the calling thread (void* = CXIndex). */
-int pv_source_ast_tu(void *index, const src_tu *tu, src_result *res);
+int pva_source_ast_tu(void *index, const src_tu *tu, src_result *res);
 
 /* IR pass over one TU: compile to bitcode in @p tmpdir with @p clang and count
  * per loop; appends IR loop objects to @p loops and diagnostics to @p diags. */
-int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops,
+int pva_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops,
                     json_t *diags);
 
-void pv_source_result_free(src_result *r);
+void pva_source_result_free(src_result *r);
 
 /* Base name of a path (pointer into it). */
-const char *pv_source_basename(const char *path);
+const char *pva_source_basename(const char *path);
+
+/* Trailing path components @p a and @p b share; 0 when their base names differ. */
+int pva_source_path_match(const char *a, const char *b);
 
 #endif

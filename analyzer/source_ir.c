@@ -1,5 +1,6 @@
 /* The LLVM IR pass of the source analyzer: compile a TU to bitcode with
- * clang (-O2 -g), read it with the LLVM-C API, find natural loops from
+ * clang (-O2 -gline-tables-only: line locations are all the pass needs, and
+ * the bitcode is half the size of -g's), read it with the LLVM-C API, find natural loops from
  * dominators over each function's CFG (LLVM-C exposes no loop analysis, so
  * the dominator tree is computed here with the Cooper-Harvey-Kennedy
  * iteration), and count target-independent operations per loop body. */
@@ -383,11 +384,11 @@ static int function_loops(LLVMValueRef fn, LLVMTargetDataRef td, unsigned mdkind
      * outer loops (earlier headers) are processed before inner ones and inner ones overwrite inner[] */
     for (unsigned i = 0; i < n; i++)
         inner[i] = UINT32_MAX;
+    size_t first_out = json_array_size(out);
     for (unsigned oi = post; oi-- > 0;) {
         unsigned h = order[oi];
         unsigned nlatch = 0;
         sp = 0;
-        memset(inloop, 0, n);
         for (unsigned j = 0; j < npred[h]; j++) {
             unsigned b = pred[h][j];
             if (idom[b] == UINT32_MAX)
@@ -397,6 +398,8 @@ static int function_loops(LLVMValueRef fn, LLVMTargetDataRef td, unsigned mdkind
                 x = idom[x];
             if (x != h)
                 continue;
+            if (!nlatch)
+                memset(inloop, 0, n); /* only for headers: clearing per block would be quadratic */
             latches[nlatch++] = bb[b];
             if (!inloop[b]) {
                 inloop[b] = 1;
@@ -448,10 +451,8 @@ static int function_loops(LLVMValueRef fn, LLVMTargetDataRef td, unsigned mdkind
             goto done;
     }
     /* counts over each loop's own blocks (those whose innermost loop it is) */
-    for (size_t k = 0; k < json_array_size(out); k++) {
+    for (size_t k = first_out; k < json_array_size(out); k++) {
         json_t *o = json_array_get(out, k);
-        if (json_object_get(o, "counts"))
-            continue; /* from an earlier function */
         unsigned h = (unsigned)json_integer_value(json_object_get(o, "header"));
         opcount c;
         memset(&c, 0, sizeof c);
@@ -491,57 +492,101 @@ done:
     return PV_OK;
 }
 
-static void ir_diag(json_t *diags, const char *file, const char *msg)
+static void ir_diag(json_t *diags, const char *file, unsigned line, const char *msg)
 {
     json_t *o = json_object();
     if (!o)
         return;
     json_object_set_new(o, "file", json_string(file));
-    json_object_set_new(o, "line", json_integer(0));
+    json_object_set_new(o, "line", json_integer(line));
     json_object_set_new(o, "severity", json_string("error"));
     json_object_set_new(o, "pass", json_string("ir"));
     json_object_set_new(o, "message", json_string(msg));
     json_array_append_new(diags, o);
 }
 
-/* First "error:" line of the compiler's stderr, for the diagnostic. */
-static void first_error(const char *errpath, char *buf, size_t sz)
+/* First "FILE:LINE:COL: error: MSG" line of the compiler's stderr, for the diagnostic. */
+static void first_error(const char *errpath, char *file, size_t fsz, unsigned *line, char *buf, size_t sz)
 {
     snprintf(buf, sz, "clang could not compile the file to bitcode");
     FILE *f = fopen(errpath, "r");
     if (!f)
         return;
-    char line[512];
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, "error:")) {
-            line[strcspn(line, "\n")] = 0;
-            snprintf(buf, sz, "bitcode compile failed: %s", line);
-            break;
+    char text[1024];
+    while (fgets(text, sizeof text, f)) {
+        char *e = strstr(text, " error: ");
+        if (!e)
+            continue;
+        text[strcspn(text, "\n")] = 0;
+        snprintf(buf, sz, "bitcode compile failed: %s", e + 8);
+        /* FILE:LINE:COL: before the severity */
+        for (char *c = strchr(text, ':'); c && c < e; c = strchr(c + 1, ':')) {
+            char *end;
+            unsigned long l = strtoul(c + 1, &end, 10);
+            if (end > c + 1 && *end == ':' && l) {
+                *line = (unsigned)l;
+                snprintf(file, fsz, "%.*s", (int)(c - text), text);
+                break;
+            }
         }
+        break;
+    }
     fclose(f);
 }
 
-int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops, json_t *diags)
+/* Driver options clang rejected ("unknown argument: '-fconserve-stack'"
+ * for a gcc-only flag), read from its stderr: the compile is retried
+ * without them. Returns how many were added to @p drop. */
+static unsigned rejected_args(const char *errpath, char drop[][128], unsigned ndrop, unsigned max)
 {
-    char bc[4096], err[4096], msg[700];
-    snprintf(bc, sizeof bc, "%s/tu%u.bc", tmpdir, id);
-    snprintf(err, sizeof err, "%s/tu%u.err", tmpdir, id);
+    FILE *f = fopen(errpath, "r");
+    if (!f)
+        return 0;
+    unsigned added = 0;
+    char line[1024];
+    while (ndrop + added < max && fgets(line, sizeof line, f)) {
+        const char *k = strstr(line, "unknown argument: '");
+        if (!k)
+            k = strstr(line, "unsupported option '");
+        if (!k)
+            continue;
+        k = strchr(k, '\'') + 1;
+        const char *e = strchr(k, '\'');
+        if (!e || e == k || (size_t)(e - k) >= sizeof drop[0])
+            continue;
+        snprintf(drop[ndrop + added], sizeof drop[0], "%.*s", (int)(e - k), k);
+        added++;
+    }
+    fclose(f);
+    return added;
+}
+
+/* Run clang on the TU once, without the options in @p drop. Returns the
+ * exit status (-1 if killed) or a PV_ERR_NOTFOUND/NOMEM code below -1. */
+static int compile_once(const char *clang, const src_tu *tu, const char *bc, const char *err, char drop[][128],
+                        unsigned ndrop, int *status)
+{
     int rc = PV_OK;
     char **argv = calloc((size_t)tu->nargs + 16, sizeof *argv);
-    LLVMContextRef ctx = NULL;
-    LLVMMemoryBufferRef buf = NULL;
-    LLVMModuleRef mod = NULL;
-    LLVMTargetDataRef td = NULL;
     posix_spawn_file_actions_t fa;
     int fa_init = 0;
     if (!argv)
         return pv_error_set(PV_ERR_NOMEM, "%s: out of memory", tu->file);
     int n = 0;
     argv[n++] = (char *)clang;
-    for (int i = 0; i < tu->nargs; i++)
-        argv[n++] = tu->args[i];
-    /* after the TU's own flags, so that they win over its -O and -g */
-    const char *extra[] = {"-O2", "-g", "-emit-llvm", "-c", "-w", "-Qunused-arguments", "-o", bc, tu->file};
+    /* -O2 before the TU's own flags, whose -O level and -g are dropped: an
+     * optimization level given after -f flags resets them (-fno-vectorize
+     * -O2 vectorizes), and the TU's explicit -f choices must stand. */
+    argv[n++] = "-O2";
+    for (int i = 0; i < tu->nargs; i++) {
+        const char *a = tu->args[i];
+        int skip = !strncmp(a, "-O", 2) || (!strncmp(a, "-g", 2) && strncmp(a, "-gcc", 4));
+        for (unsigned k = 0; k < ndrop && !skip; k++)
+            skip = !strcmp(a, drop[k]);
+        if (!skip)
+            argv[n++] = (char *)a;
+    }
+    const char *extra[] = {"-gline-tables-only", "-emit-llvm", "-c", "-w", "-Qunused-arguments", "-o", bc, tu->file};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         argv[n++] = (char *)extra[i];
     if (posix_spawn_file_actions_init(&fa)) {
@@ -563,12 +608,44 @@ int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const sr
                           tu->file, clang, strerror(serr));
         goto done;
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
         ;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        first_error(err, msg, sizeof msg);
-        ir_diag(diags, tu->file, msg);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+done:
+    if (fa_init)
+        posix_spawn_file_actions_destroy(&fa);
+    free(argv);
+    return rc;
+}
+
+int pva_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops, json_t *diags)
+{
+    char bc[4096], err[4096], msg[700];
+    snprintf(bc, sizeof bc, "%s/tu%u.bc", tmpdir, id);
+    snprintf(err, sizeof err, "%s/tu%u.err", tmpdir, id);
+    int rc = PV_OK;
+    LLVMContextRef ctx = NULL;
+    LLVMMemoryBufferRef buf = NULL;
+    LLVMModuleRef mod = NULL;
+    LLVMTargetDataRef td = NULL;
+    char drop[16][128];
+    unsigned ndrop = 0;
+    int status = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if ((rc = compile_once(clang, tu, bc, err, drop, ndrop, &status)))
+            goto done;
+        unsigned more = status ? rejected_args(err, drop, ndrop, 16) : 0;
+        if (!more)
+            break;
+        ndrop += more;
+    }
+    if (status) {
+        char efile[1024];
+        unsigned eline = 0;
+        snprintf(efile, sizeof efile, "%s", tu->file);
+        first_error(err, efile, sizeof efile, &eline, msg, sizeof msg);
+        ir_diag(diags, efile, eline, msg);
         goto done;
     }
     char *emsg = NULL;
@@ -576,11 +653,11 @@ int pv_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const sr
     if (LLVMCreateMemoryBufferWithContentsOfFile(bc, &buf, &emsg)) {
         snprintf(msg, sizeof msg, "cannot read the bitcode: %s", emsg ? emsg : "?");
         LLVMDisposeMessage(emsg);
-        ir_diag(diags, tu->file, msg);
+        ir_diag(diags, tu->file, 0, msg);
         goto done;
     }
     if (LLVMParseBitcodeInContext2(ctx, buf, &mod)) {
-        ir_diag(diags, tu->file, "LLVM could not parse the bitcode clang wrote");
+        ir_diag(diags, tu->file, 0, "LLVM could not parse the bitcode clang wrote");
         goto done;
     }
     td = LLVMCreateTargetData(LLVMGetDataLayoutStr(mod));
@@ -597,10 +674,7 @@ done:
         LLVMDisposeMemoryBuffer(buf);
     if (ctx)
         LLVMContextDispose(ctx);
-    if (fa_init)
-        posix_spawn_file_actions_destroy(&fa);
     unlink(bc);
     unlink(err);
-    free(argv);
     return rc;
 }

@@ -29,15 +29,40 @@ static void tu_free(src_tu *t)
     free(t->args);
 }
 
+/* dir/file, made canonical when it exists (diagnostics and the merge name files by path). */
 static char *path_join(const char *dir, const char *file)
 {
+    char *s;
     if (file[0] == '/' || !dir || !dir[0])
-        return strdup(file);
-    size_t n = strlen(dir) + strlen(file) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", dir, file);
+        s = strdup(file);
+    else {
+        size_t n = strlen(dir) + strlen(file) + 2;
+        s = malloc(n);
+        if (s)
+            snprintf(s, n, "%s/%s", dir, file);
+    }
+    char *r = s ? realpath(s, NULL) : NULL;
+    if (r) {
+        free(s);
+        return r;
+    }
     return s;
+}
+
+/* A source file operand (the TU's input, perhaps spelled otherwise than in
+ * the database's "file" field), as opposed to an option or its value. */
+static int is_input(const char *prev, const char *a)
+{
+    static const char *const takes_value[] = {"-include", "-imacros", "-Xclang", "-Xlinker", "-Xpreprocessor",
+                                              "-Xassembler", "-x", "-MF", "-MT", "-MQ", "-o"};
+    if (a[0] == '-')
+        return 0;
+    for (size_t i = 0; i < sizeof takes_value / sizeof takes_value[0]; i++)
+        if (!strcmp(prev, takes_value[i]))
+            return 0;
+    const char *dot = strrchr(a, '.');
+    return dot && (!strcmp(dot, ".c") || !strcmp(dot, ".i") || !strcmp(dot, ".cc") || !strcmp(dot, ".cpp") ||
+                   !strcmp(dot, ".cxx") || !strcmp(dot, ".C") || !strcmp(dot, ".m"));
 }
 
 /* Keep a compile command's flags that matter for parsing: drop the compiler,
@@ -57,7 +82,7 @@ static int filter_args(src_tu *t, int argc, const char *const *argv, const char 
             !strcmp(a, "-M") || !strcmp(a, "-MM") || !strcmp(a, "-MD") || !strcmp(a, "-MMD") || !strcmp(a, "-MP") ||
             !strcmp(a, "-MG") || !strcmp(a, "--") || !strcmp(a, "-fsyntax-only"))
             continue;
-        if ((file_as_given && !strcmp(a, file_as_given)) || !strcmp(a, t->file))
+        if ((file_as_given && !strcmp(a, file_as_given)) || !strcmp(a, t->file) || is_input(argv[i - 1], a))
             continue;
         if (!(t->args[t->nargs] = strdup(a)))
             return PV_ERR_NOMEM;
@@ -76,6 +101,32 @@ static int load_database(const char *build_dir, src_tu **out, unsigned *nout)
                             "%s: no compile database; configure the build with -DCMAKE_EXPORT_COMPILE_COMMANDS=ON "
                             "(or use bear) so that it writes compile_commands.json, or pass FILE.c -- FLAGS",
                             path);
+    /* libclang prints its own complaints about a bad database on stderr and
+     * says little; check the JSON first, with the line and field to fix */
+    json_error_t jerr;
+    json_t *j = json_load_file(path, 0, &jerr);
+    if (!j)
+        return pv_error_set(PV_ERR_FORMAT, "%s:%d:%d: invalid JSON: %s; regenerate it (cmake -DCMAKE_EXPORT_COMPILE_COMMANDS=ON)",
+                            path, jerr.line, jerr.column, jerr.text);
+    size_t nj = json_array_size(j);
+    if (!json_is_array(j) || !nj) {
+        json_decref(j);
+        return pv_error_set(PV_ERR_FORMAT, "%s: the compile database has no entries (expected a non-empty JSON array)", path);
+    }
+    for (size_t i = 0; i < nj; i++) {
+        json_t *e = json_array_get(j, i);
+        const char *bad = !json_is_object(e) ? "an object"
+                        : !json_is_string(json_object_get(e, "directory")) ? "a \"directory\" string"
+                        : !json_is_string(json_object_get(e, "file")) ? "a \"file\" string"
+                        : !json_is_string(json_object_get(e, "command")) && !json_is_array(json_object_get(e, "arguments"))
+                            ? "a \"command\" string or an \"arguments\" array"
+                            : NULL;
+        if (bad) {
+            json_decref(j);
+            return pv_error_set(PV_ERR_FORMAT, "%s: entry %zu: expected %s", path, i, bad);
+        }
+    }
+    json_decref(j);
     CXCompilationDatabase_Error err;
     CXCompilationDatabase db = clang_CompilationDatabase_fromDirectory(build_dir, &err);
     if (err != CXCompilationDatabase_NoError || !db)
@@ -170,9 +221,9 @@ static void *worker(void *arg)
         if (i >= p->ntus)
             break;
         if (p->phase == 0)
-            p->rcs[i] = pv_source_ast_tu(idx, &p->tus[i], &p->res[i]);
+            p->rcs[i] = pva_source_ast_tu(idx, &p->tus[i], &p->res[i]);
         else
-            p->rcs[i] = pv_source_ir_tu(p->clang, p->tmpdir, i, &p->tus[i], p->irloops[i], p->irdiags[i]);
+            p->rcs[i] = pva_source_ir_tu(p->clang, p->tmpdir, i, &p->tus[i], p->irloops[i], p->irdiags[i]);
         unsigned d = atomic_fetch_add(&p->done, 1) + 1;
         if (p->opts->progress) {
             pthread_mutex_lock(&p->lock);
@@ -212,7 +263,7 @@ static int run_pool(pool *p, unsigned nthreads)
 
 static int same_file(const char *a, const char *b)
 {
-    return a && b && !strcmp(pv_source_basename(a), pv_source_basename(b));
+    return a && b && !strcmp(pva_source_basename(a), pva_source_basename(b));
 }
 
 /* Attach IR loops of one TU to its AST loops: the loop whose first line is
@@ -261,26 +312,27 @@ static void attach_ir(src_result *r, json_t *irloops, json_t *unmatched)
     }
 }
 
-/* Flops of one source-loop iteration from its first IR copy in the same
- * function (inlined copies elsewhere count the same work), 0 if none. */
-static int64_t loop_flops(const src_loop *l, int *have)
+/* The IR copy that stands for a source loop: one in the loop's own
+ * function if any (inlined copies elsewhere count the same work), the one
+ * doing the most source iterations per IR iteration (the main vector body
+ * rather than its remainder). NULL when the loop has no IR. */
+static json_t *pick_ir(const src_loop *l)
 {
-    *have = 0;
-    if (!l->ir || !json_array_size(l->ir))
-        return 0;
-    json_t *pick = json_array_get(l->ir, 0);
-    for (size_t i = 0; i < json_array_size(l->ir); i++) {
+    json_t *best = NULL;
+    int best_own = 0;
+    json_int_t best_per = 0;
+    for (size_t i = 0; l->ir && i < json_array_size(l->ir); i++) {
         json_t *o = json_array_get(l->ir, i);
         const char *fn = json_string_value(json_object_get(o, "function"));
-        if (fn && l->func && !strcmp(fn, l->func)) {
-            pick = o;
-            break;
+        int own = fn && l->func && !strcmp(fn, l->func);
+        json_int_t per = json_integer_value(json_object_get(o, "source_iterations"));
+        if (!best || own > best_own || (own == best_own && per > best_per)) {
+            best = o;
+            best_own = own;
+            best_per = per;
         }
     }
-    *have = 1;
-    double f = json_real_value(json_object_get(json_object_get(pick, "counts"), "flops"));
-    json_int_t per = json_integer_value(json_object_get(pick, "source_iterations"));
-    return (int64_t)(f / (double)(per > 0 ? per : 1) + 0.5);
+    return best;
 }
 
 static json_t *loop_json(const src_result *r, const src_loop *l, unsigned base)
@@ -320,7 +372,8 @@ static json_t *loop_json(const src_result *r, const src_loop *l, unsigned base)
         free(s);
         if (l->total_approx)
             json_object_set_new(o, "total_approx", json_true());
-    }
+    } else if (l->trip_known && l->total_reason)
+        json_object_set_new(o, "total_unknown", json_string(l->total_reason));
     json_object_set_new(o, "innermost", json_boolean(l->innermost));
     if (l->omp >= 0) {
         json_t *d = json_array_get(r->parallel, (size_t)l->omp);
@@ -362,36 +415,106 @@ static json_t *alloc_json(const src_result *r, const src_alloc *a)
     return o;
 }
 
-/* Add flops-based work to the per-function objects once IR counts are attached. */
-static void function_flops(src_result *r)
+/* Operations of a whole function call from the IR counts: each loop's
+ * counts per source iteration (its own blocks, inner loops excluded) times
+ * the loop's total iterations, summed over the function's loops. */
+typedef struct fops {
+    pv_poly flops, fma, bytes_loaded, bytes_stored;
+} fops;
+
+static int add_count(pv_poly *acc, const pv_poly *total, double count, json_int_t per)
+{
+    if (count <= 0)
+        return PV_OK;
+    /* counts are integers; per-source-iteration values are exact rationals */
+    return pv_poly_add_scaled(acc, acc, total, (int64_t)(count + 0.5), per > 0 ? per : 1);
+}
+
+static void set_poly(json_t *o, const char *key, const pv_poly *p)
+{
+    if (!p->nterms)
+        return;
+    char *s = pv_poly_str(p);
+    if (s)
+        json_object_set_new(o, key, json_string(s));
+    free(s);
+}
+
+/* Leading coefficient of @p a over that of @p b when both lead with the same monomial, else 0. */
+static double leading_ratio(const pv_poly *a, const pv_poly *b)
+{
+    if (!a->nterms || !b->nterms)
+        return 0;
+    const pv_poly_term *x = &a->terms[0], *y = &b->terms[0];
+    if (x->nfactors != y->nfactors)
+        return 0;
+    for (unsigned k = 0; k < x->nfactors; k++)
+        if (strcmp(x->var[k], y->var[k]) || x->exp[k] != y->exp[k])
+            return 0;
+    if (y->num == 0)
+        return 0;
+    return ((double)x->num / (double)x->den) / ((double)y->num / (double)y->den);
+}
+
+static void function_ops(src_result *r)
 {
     for (size_t k = 0; k < json_array_size(r->functions); k++) {
         json_t *fo = json_array_get(r->functions, k);
         const char *name = json_string_value(json_object_get(fo, "name"));
-        pv_poly flops;
-        pv_poly_init(&flops);
-        int all = 1, any = 0;
-        for (unsigned i = 0; i < r->nloops; i++) {
+        fops f;
+        memset(&f, 0, sizeof f);
+        int all = 1, any = 0, rc = PV_OK;
+        for (unsigned i = 0; i < r->nloops && !rc; i++) {
             src_loop *l = &r->loops[i];
-            if (!l->innermost || !l->func || !name || strcmp(l->func, name))
+            if (!l->func || !name || strcmp(l->func, name))
                 continue;
-            int have = 0;
-            int64_t f = loop_flops(l, &have);
-            if (!have || !l->total_known) {
+            json_t *ir = pick_ir(l);
+            if (!ir)
+                continue; /* no IR loop: fully unrolled or folded into another */
+            if (!l->total_known) {
                 all = 0;
                 continue;
             }
-            if (f)
-                any = 1;
-            pv_poly_add_scaled(&flops, &flops, &l->total, f, 1);
+            any = 1;
+            json_t *c = json_object_get(ir, "counts");
+            json_int_t per = json_integer_value(json_object_get(ir, "source_iterations"));
+            json_t *fp = json_object_get(c, "fp");
+            double nfma = 0;
+            const char *prec;
+            json_t *v;
+            json_object_foreach(fp, prec, v) nfma += (double)json_integer_value(json_object_get(v, "fma"));
+            rc = add_count(&f.flops, &l->total, json_real_value(json_object_get(c, "flops")), per);
+            if (!rc)
+                rc = add_count(&f.fma, &l->total, nfma, per);
+            if (!rc)
+                rc = add_count(&f.bytes_loaded, &l->total, (double)json_integer_value(json_object_get(c, "load_bytes")), per);
+            if (!rc)
+                rc = add_count(&f.bytes_stored, &l->total, (double)json_integer_value(json_object_get(c, "store_bytes")), per);
         }
-        if (all && any) {
-            char *s = pv_poly_str(&flops);
-            if (s)
-                json_object_set_new(fo, "flops", json_string(s));
-            free(s);
+        if (!rc && any) {
+            const char *pre = all ? "" : "partial_";
+            char key[64];
+            snprintf(key, sizeof key, "%sflops", pre);
+            set_poly(fo, key, &f.flops);
+            snprintf(key, sizeof key, "%sfma", pre);
+            set_poly(fo, key, &f.fma);
+            snprintf(key, sizeof key, "%sbytes_loaded", pre);
+            set_poly(fo, key, &f.bytes_loaded);
+            snprintf(key, sizeof key, "%sbytes_stored", pre);
+            set_poly(fo, key, &f.bytes_stored);
+            pv_poly bytes;
+            pv_poly_init(&bytes);
+            if (all && !pv_poly_add(&bytes, &f.bytes_loaded, &f.bytes_stored)) {
+                double ai = leading_ratio(&f.flops, &bytes);
+                if (ai > 0)
+                    json_object_set_new(fo, "intensity", json_real(ai));
+            }
+            pv_poly_clear(&bytes);
         }
-        pv_poly_clear(&flops);
+        pv_poly_clear(&f.flops);
+        pv_poly_clear(&f.fma);
+        pv_poly_clear(&f.bytes_loaded);
+        pv_poly_clear(&f.bytes_stored);
     }
 }
 
@@ -419,6 +542,27 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
     if (opts->build_dir) {
         if ((rc = load_database(opts->build_dir, &tus, &ntus)))
             goto done;
+        if (opts->only) {
+            /* keep the entries named in opts->only; the others are freed */
+            unsigned kept = 0;
+            for (unsigned i = 0; i < ntus; i++) {
+                int keep = 0;
+                for (unsigned k = 0; k < opts->nonly && !keep; k++)
+                    keep = opts->only[k] && pva_source_path_match(opts->only[k], tus[i].file) > 0;
+                if (keep)
+                    tus[kept++] = tus[i];
+                else
+                    tu_free(&tus[i]);
+            }
+            ntus = kept;
+            if (!ntus) {
+                rc = pv_error_set(PV_ERR_NOTFOUND,
+                                  "%s/compile_commands.json: no entry for the %u source files asked for (e.g. %s); is this "
+                                  "the build directory of the binary?",
+                                  opts->build_dir, opts->nonly, opts->nonly ? opts->only[0] : "");
+                goto done;
+            }
+        }
     } else {
         struct stat st;
         if (stat(opts->file, &st) != 0) {
@@ -520,7 +664,7 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
         json_array_append_new(tulist, json_string(tus[i].file));
         if (p.irloops[i])
             attach_ir(r, p.irloops[i], unm);
-        function_flops(r);
+        function_ops(r);
         for (unsigned k = 0; k < r->nloops; k++)
             if (json_array_append_new(loops, loop_json(r, &r->loops[k], base))) {
                 rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
@@ -546,7 +690,7 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
 done:
     for (unsigned i = 0; i < ntus; i++) {
         if (p.res)
-            pv_source_result_free(&p.res[i]);
+            pva_source_result_free(&p.res[i]);
         if (p.irloops)
             json_decref(p.irloops[i]);
         if (p.irdiags)

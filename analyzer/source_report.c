@@ -6,9 +6,32 @@
 
 #include "source_internal.h"
 
-static int same_base(const char *a, const char *b)
+/* A source loop, flattened for matching. */
+typedef struct sloop {
+    json_t *obj;
+    const char *file;
+    json_int_t line, end, depth;
+    unsigned copies;
+} sloop;
+
+/* The innermost source loop whose line range holds @p line of @p file;
+ * among equals, the one whose path matches best. -1 when none. */
+static long innermost_at(const sloop *sl, size_t n, const char *file, uint32_t line)
 {
-    return a && b && !strcmp(pv_source_basename(a), pv_source_basename(b));
+    long best = -1;
+    int best_pm = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].line > line || line > sl[i].end)
+            continue;
+        int pm = pva_source_path_match(file, sl[i].file);
+        if (!pm)
+            continue;
+        if (best < 0 || sl[i].depth > sl[best].depth || (sl[i].depth == sl[best].depth && pm > best_pm)) {
+            best = (long)i;
+            best_pm = pm;
+        }
+    }
+    return best;
 }
 
 int pv_source_merge(pv_profile *p, const void *source)
@@ -16,43 +39,87 @@ int pv_source_merge(pv_profile *p, const void *source)
     const json_t *s = source;
     if (!p || !json_is_object(s) || !json_is_array(json_object_get(s, "loops")))
         return pv_error_set(PV_ERR_INVALID, "pv_source_merge: not a source section (an object with a 'loops' array)");
+    int rc = PV_OK;
     json_t *copy = json_deep_copy(s);
-    json_t *unmatched = json_array();
-    if (!copy || !unmatched) {
-        json_decref(copy);
-        json_decref(unmatched);
-        return pv_error_set(PV_ERR_NOMEM, "pv_source_merge: out of memory");
-    }
-    json_t *loops = json_object_get(copy, "loops");
+    json_t *unmatched = json_array(), *map = json_array();
+    json_t *loops = copy ? json_object_get(copy, "loops") : NULL;
     size_t nl = json_array_size(loops);
-    /* binary loops to source loops: innermost source loop whose line range holds the binary loop's line */
+    sloop *sl = calloc(nl ? nl : 1, sizeof *sl);
+    long *match = calloc(p->nloops ? p->nloops : 1, sizeof *match);
+    const char **how = calloc(p->nloops ? p->nloops : 1, sizeof *how);
+    if (!copy || !unmatched || !map || !sl || !match || !how) {
+        rc = pv_error_set(PV_ERR_NOMEM, "pv_source_merge: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nl; i++) {
+        json_t *l = json_array_get(loops, i);
+        sl[i] = (sloop){l, json_string_value(json_object_get(l, "file")), json_integer_value(json_object_get(l, "line")),
+                        json_integer_value(json_object_get(l, "end_line")), json_integer_value(json_object_get(l, "depth")), 0};
+        json_object_del(l, "binary_loops");
+        json_object_del(l, "matched");
+    }
+    /* Each binary loop to the innermost source loop holding its header's
+     * line; when the header's line is in none (a rotated or vectorized loop
+     * whose header carries a guard's line), by a vote of its blocks' lines. */
     for (uint32_t b = 0; b < p->nloops; b++) {
-        pv_loop *bl = &p->loops[b];
+        const pv_loop *bl = &p->loops[b];
+        match[b] = -1;
         const char *bf = pv_profile_file(p, bl->loc);
-        long best = -1;
-        json_int_t bestdepth = -1;
-        for (size_t i = 0; bf && bl->loc.line && i < nl; i++) {
-            json_t *l = json_array_get(loops, i);
-            json_int_t line = json_integer_value(json_object_get(l, "line"));
-            json_int_t end = json_integer_value(json_object_get(l, "end_line"));
-            json_int_t depth = json_integer_value(json_object_get(l, "depth"));
-            if (!same_base(bf, json_string_value(json_object_get(l, "file"))))
-                continue;
-            if (line <= bl->loc.line && bl->loc.line <= end && depth > bestdepth) {
-                best = (long)i;
-                bestdepth = depth;
-            }
-        }
-        if (best < 0) {
-            json_t *o = json_object();
-            json_object_set_new(o, "loop", json_integer(b));
-            if (bf)
-                json_object_set_new(o, "file", json_string(bf));
-            json_object_set_new(o, "line", json_integer(bl->loc.line));
-            json_array_append_new(unmatched, o);
+        if (bf && bl->loc.line && (match[b] = innermost_at(sl, nl, bf, bl->loc.line)) >= 0) {
+            how[b] = "header line";
             continue;
         }
-        json_t *l = json_array_get(loops, (size_t)best);
+        long best = -1;
+        unsigned best_votes = 0;
+        for (uint32_t k = 0; k < bl->nblocks && k < 64; k++) {
+            if (bl->blocks[k] >= p->nblocks)
+                continue;
+            const pv_block *blk = &p->blocks[bl->blocks[k]];
+            long c = blk->loc.line ? innermost_at(sl, nl, pv_profile_file(p, blk->loc), blk->loc.line) : -1;
+            if (c < 0)
+                continue;
+            unsigned votes = 0;
+            for (uint32_t j = 0; j < bl->nblocks && j < 64; j++) {
+                const pv_block *o = bl->blocks[j] < p->nblocks ? &p->blocks[bl->blocks[j]] : NULL;
+                votes += o && o->loc.line && innermost_at(sl, nl, pv_profile_file(p, o->loc), o->loc.line) == c;
+            }
+            if (votes > best_votes || (votes == best_votes && best >= 0 && sl[c].depth > sl[best].depth)) {
+                best = c;
+                best_votes = votes;
+            }
+        }
+        if ((match[b] = best) >= 0)
+            how[b] = "block lines";
+    }
+    for (uint32_t b = 0; b < p->nloops; b++)
+        if (match[b] >= 0)
+            sl[match[b]].copies++;
+    for (uint32_t b = 0; b < p->nloops && !rc; b++) {
+        pv_loop *bl = &p->loops[b];
+        const char *bf = pv_profile_file(p, bl->loc);
+        const char *fn = bl->func < p->nfunctions ? p->functions[bl->func].name : NULL;
+        json_t *e = json_object();
+        if (!e || json_array_append_new(map, e)) {
+            rc = pv_error_set(PV_ERR_NOMEM, "pv_source_merge: out of memory");
+            break;
+        }
+        json_object_set_new(e, "loop", json_integer(b));
+        if (fn)
+            json_object_set_new(e, "function", json_string(fn));
+        if (bf)
+            json_object_set_new(e, "file", json_string(bf));
+        json_object_set_new(e, "line", json_integer(bl->loc.line));
+        if (match[b] < 0) {
+            json_object_set_new(e, "source_loop", json_null());
+            json_array_append(unmatched, e);
+            continue;
+        }
+        sloop *x = &sl[match[b]];
+        json_t *l = x->obj;
+        json_object_set(e, "source_loop", json_object_get(l, "id"));
+        json_object_set_new(e, "match", json_string(how[b]));
+        /* one source loop, several binary loops: vectorized body and remainder, unrolled or inlined copies */
+        json_object_set_new(e, "copies", json_integer(x->copies));
         json_t *bls = json_object_get(l, "binary_loops");
         if (!bls) {
             bls = json_array();
@@ -61,33 +128,62 @@ int pv_source_merge(pv_profile *p, const void *source)
         json_array_append_new(bls, json_integer(b));
         const char *trip = json_string_value(json_object_get(l, "trip"));
         if (trip) {
+            json_object_set_new(e, "trip", json_string(trip));
             char *t = strdup(trip);
             if (!t) {
-                json_decref(copy);
-                json_decref(unmatched);
-                return pv_error_set(PV_ERR_NOMEM, "pv_source_merge: out of memory");
+                rc = pv_error_set(PV_ERR_NOMEM, "pv_source_merge: out of memory");
+                break;
             }
             free(bl->trip_expr);
             bl->trip_expr = t;
             json_t *tc = json_object_get(l, "trip_count");
-            if (tc && bl->trip_count < 0)
+            if (tc && bl->trip_count < 0 && x->copies == 1)
                 bl->trip_count = json_integer_value(tc);
         }
+        json_t *omp = json_object_get(l, "openmp");
+        if (omp)
+            json_object_set(e, "openmp", omp);
     }
-    /* source loops of files the binary has line info for, with no binary loop */
+    if (rc)
+        goto done;
+    /* source loops of files the binary has line information for, with no binary loop */
     for (size_t i = 0; i < nl; i++) {
-        json_t *l = json_array_get(loops, i);
-        const char *f = json_string_value(json_object_get(l, "file"));
         int known_file = 0;
         for (uint32_t k = 0; k < p->nfiles && !known_file; k++)
-            known_file = same_base(p->files[k], f);
+            known_file = pva_source_path_match(p->files[k], sl[i].file) > 0;
         if (known_file)
-            json_object_set_new(l, "matched", json_boolean(json_object_get(l, "binary_loops") != NULL));
+            json_object_set_new(sl[i].obj, "matched", json_boolean(sl[i].copies > 0));
     }
+    /* functions and allocation sites to the binary's functions by name (static ones may be inlined away) */
+    static const char *const named[] = {"functions", "allocations", "parallel", "calls"};
+    for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
+        json_t *arr = json_object_get(copy, named[k]);
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            json_t *o = json_array_get(arr, i);
+            const char *fn = json_string_value(json_object_get(o, k == 0 ? "name" : "function"));
+            json_object_del(o, "binary_function");
+            for (uint32_t f = 0; fn && f < p->nfunctions; f++)
+                if (p->functions[f].name && !strcmp(p->functions[f].name, fn) && !(p->functions[f].flags & PV_FUNC_PLT)) {
+                    json_object_set_new(o, "binary_function", json_integer(f));
+                    break;
+                }
+        }
+    }
+    json_object_set_new(copy, "binary_loop_map", map);
+    map = NULL;
     json_object_set_new(copy, "unmatched_binary_loops", unmatched);
+    unmatched = NULL;
     json_decref(p->source);
     p->source = copy;
-    return PV_OK;
+    copy = NULL;
+done:
+    json_decref(copy);
+    json_decref(unmatched);
+    json_decref(map);
+    free(sl);
+    free(match);
+    free((void *)how);
+    return rc;
 }
 
 /* A growable string. */
@@ -135,11 +231,23 @@ static const char *str(const json_t *o, const char *k)
 
 static long long num(const json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
 
-static void ir_line(sbuf *b, const json_t *ir, int indent)
+/* A count per source iteration: integers plainly, fractions with two decimals. */
+static void per_iter(sbuf *b, double v)
+{
+    if (v == (double)(long long)v)
+        sb(b, "%lld", (long long)v);
+    else
+        sb(b, "%.2f", v);
+}
+
+/* One IR record, as operations per source iteration. */
+static void ir_line(sbuf *b, const json_t *ir, int indent, size_t ncopies)
 {
     const json_t *c = json_object_get(ir, "counts");
     const json_t *fp = json_object_get(c, "fp");
-    sb(b, "%*sIR (%s): ", indent, "", str(ir, "function"));
+    json_int_t per = json_integer_value(json_object_get(ir, "source_iterations"));
+    double d = per > 0 ? (double)per : 1;
+    sb(b, "%*sIR per iteration: ", indent, "");
     const char *prec;
     json_t *v;
     int any = 0;
@@ -149,25 +257,89 @@ static void ir_line(sbuf *b, const json_t *ir, int indent)
         json_t *x;
         json_object_foreach(v, op, x)
         {
-            sb(b, "%s%lld %s.%s", any ? ", " : "", (long long)json_integer_value(x), op, prec);
+            sb(b, "%s", any ? ", " : "");
+            per_iter(b, (double)json_integer_value(x) / d);
+            sb(b, " %s.%s", op, prec);
             any = 1;
         }
     }
-    sb(b, "%s%lld int, %lld loads (%lld B), %lld stores (%lld B)", any ? ", " : "", num(c, "int_ops"), num(c, "loads"),
-       num(c, "load_bytes"), num(c, "stores"), num(c, "store_bytes"));
-    const json_t *vec = json_object_get(c, "vector_ops");
-    const char *w;
-    json_object_foreach((json_t *)vec, w, v) sb(b, ", %lld %s-bit vector ops", (long long)json_integer_value(v), w);
-    if (num(c, "calls"))
-        sb(b, ", %lld calls", num(c, "calls"));
+    sb(b, "%s", any ? ", " : "");
+    per_iter(b, (double)num(c, "int_ops") / d);
+    sb(b, " int, ");
+    per_iter(b, (double)num(c, "load_bytes") / d);
+    sb(b, " B loaded, ");
+    per_iter(b, (double)num(c, "store_bytes") / d);
+    sb(b, " B stored");
+    if (num(c, "calls")) {
+        sb(b, ", ");
+        per_iter(b, (double)num(c, "calls") / d);
+        sb(b, " calls");
+    }
     json_t *ai = json_object_get(c, "intensity");
     if (ai && json_real_value(ai) > 0)
         sb(b, "; %.3g flop/B", json_real_value(ai));
-    json_int_t per = json_integer_value(json_object_get(ir, "source_iterations"));
+    const json_t *vec = json_object_get(c, "vector_ops");
+    if (json_object_size((json_t *)vec)) {
+        const char *w;
+        sb(b, " (vector ops:");
+        json_object_foreach((json_t *)vec, w, v) sb(b, " %lld x %s-bit", (long long)json_integer_value(v), w);
+        sb(b, " per IR iteration)");
+    }
     if (per > 1)
-        sb(b, " per IR iteration (= %lld source iterations: unrolled or vectorized)\n", (long long)per);
-    else
-        sb(b, " per iteration\n");
+        sb(b, "; unrolled or vectorized by %lld", (long long)per);
+    if (ncopies > 1)
+        sb(b, "; %zu IR copies (vector body, remainder, inlined)", ncopies);
+    sb(b, "\n");
+}
+
+static void loop_lines(sbuf *b, const json_t *l)
+{
+    int ind = 2 * (int)num(l, "depth");
+    sb(b, "%*s%s loop, lines %lld-%lld", ind, "", str(l, "kind"), num(l, "line"), num(l, "end_line"));
+    if (json_object_get(l, "var"))
+        sb(b, ", %s", str(l, "var"));
+    if (json_object_get(l, "trip")) {
+        sb(b, ": trip %s", str(l, "trip"));
+        if (json_object_get(l, "total_iterations") && num(l, "depth") > 1)
+            sb(b, " (%s%s in all)", json_is_true(json_object_get(l, "total_approx")) ? "about " : "",
+               str(l, "total_iterations"));
+        else if (json_object_get(l, "total_unknown") && num(l, "depth") > 1)
+            sb(b, " (total unknown: %s)", str(l, "total_unknown"));
+    } else {
+        sb(b, ": trip unknown, %s", str(l, "trip_unknown"));
+        if (json_object_get(l, "trip_max"))
+            sb(b, " (at most %s)", str(l, "trip_max"));
+    }
+    if (json_object_get(l, "openmp"))
+        sb(b, " [omp %s]", str(l, "openmp"));
+    const json_t *bl = json_object_get(l, "binary_loops");
+    if (json_array_size(bl)) {
+        sb(b, " [binary loop%s", json_array_size(bl) > 1 ? "s" : "");
+        for (size_t k = 0; k < json_array_size(bl); k++)
+            sb(b, " #%lld", (long long)json_integer_value(json_array_get(bl, k)));
+        sb(b, "]");
+    }
+    if (json_is_false(json_object_get(l, "matched")))
+        sb(b, " [no binary loop: unrolled away, inlined elsewhere or not built]");
+    sb(b, "\n");
+    const json_t *ir = json_object_get(l, "ir");
+    if (json_array_size(ir)) {
+        /* the copy the totals use: own function first, most source iterations per IR iteration */
+        const json_t *pick = NULL;
+        int own_best = -1;
+        json_int_t per_best = 0;
+        for (size_t k = 0; k < json_array_size(ir); k++) {
+            const json_t *o = json_array_get(ir, k);
+            int own = !strcmp(str(o, "function"), str(l, "function"));
+            json_int_t per = num(o, "source_iterations");
+            if (own > own_best || (own == own_best && per > per_best)) {
+                pick = o;
+                own_best = own;
+                per_best = per;
+            }
+        }
+        ir_line(b, pick, ind + 2, json_array_size(ir));
+    }
 }
 
 int pv_source_report(const void *source, char **out)
@@ -183,48 +355,35 @@ int pv_source_report(const void *source, char **out)
     for (size_t fi = 0; fi < nf; fi++) {
         const json_t *f = json_array_get(funcs, fi);
         const char *fname = str(f, "name"), *file = str(f, "file");
-        sb(&b, "%s:%lld: %s\n", pv_source_basename(file), num(f, "line"), fname);
+        sb(&b, "%s:%lld: %s\n", pva_source_basename(file), num(f, "line"), fname);
         for (size_t i = 0; i < json_array_size(loops); i++) {
             const json_t *l = json_array_get(loops, i);
-            if (strcmp(str(l, "function"), fname) || strcmp(str(l, "file"), file))
-                continue;
-            int ind = 2 * (int)num(l, "depth");
-            sb(&b, "%*sloop %s line %lld-%lld", ind, "", str(l, "kind"), num(l, "line"), num(l, "end_line"));
-            if (json_object_get(l, "var"))
-                sb(&b, " (%s)", str(l, "var"));
-            if (json_object_get(l, "trip"))
-                sb(&b, ": trip %s", str(l, "trip"));
-            else {
-                sb(&b, ": trip unknown (%s)", str(l, "trip_unknown"));
-                if (json_object_get(l, "trip_max"))
-                    sb(&b, ", at most %s", str(l, "trip_max"));
-            }
-            if (json_object_get(l, "total_iterations") && num(l, "depth") > 1)
-                sb(&b, "; %s%s iterations in all", json_is_true(json_object_get(l, "total_approx")) ? "about " : "",
-                   str(l, "total_iterations"));
-            if (json_object_get(l, "binary_loops"))
-                sb(&b, " [binary loop%s", json_array_size(json_object_get(l, "binary_loops")) > 1 ? "s" : "");
-            for (size_t k = 0; k < json_array_size(json_object_get(l, "binary_loops")); k++)
-                sb(&b, " #%lld", (long long)json_integer_value(json_array_get(json_object_get(l, "binary_loops"), k)));
-            if (json_object_get(l, "binary_loops"))
-                sb(&b, "]");
-            if (json_is_false(json_object_get(l, "matched")))
-                sb(&b, " [no binary loop]");
-            sb(&b, "\n");
-            const json_t *ir = json_object_get(l, "ir");
-            if (json_array_size(ir)) {
-                ir_line(&b, json_array_get(ir, 0), ind + 2);
-                if (json_array_size(ir) > 1)
-                    sb(&b, "%*s(%zu IR copies: inlined, vectorized or remainder loops)\n", ind + 2, "", json_array_size(ir));
-            }
+            if (!strcmp(str(l, "function"), fname) && !strcmp(str(l, "file"), file))
+                loop_lines(&b, l);
         }
         if (json_object_get(f, "work"))
             sb(&b, "  work: %s%s iterations of innermost loop bodies\n",
                json_is_true(json_object_get(f, "work_approx")) ? "about " : "", str(f, "work"));
         else if (json_object_get(f, "work_partial"))
-            sb(&b, "  work: at least %s iterations (some trip counts unknown)\n", str(f, "work_partial"));
-        if (json_object_get(f, "flops"))
-            sb(&b, "  flops: %s (from the IR counts per iteration)\n", str(f, "flops"));
+            sb(&b, "  work: at least %s iterations of innermost loop bodies (some trip counts unknown)\n",
+               str(f, "work_partial"));
+        const char *pre = json_object_get(f, "flops") || json_object_get(f, "bytes_loaded") ? "" : "partial_";
+        char k1[32], k2[32], k3[32], k4[32];
+        snprintf(k1, sizeof k1, "%sflops", pre);
+        snprintf(k2, sizeof k2, "%sfma", pre);
+        snprintf(k3, sizeof k3, "%sbytes_loaded", pre);
+        snprintf(k4, sizeof k4, "%sbytes_stored", pre);
+        if (json_object_get(f, k1) || json_object_get(f, k3) || json_object_get(f, k4)) {
+            sb(&b, "  operations%s: %s flops", pre[0] ? " (loops with known totals only)" : "",
+               json_object_get(f, k1) ? str(f, k1) : "0");
+            if (json_object_get(f, k2))
+                sb(&b, " (%s fused multiply-adds)", str(f, k2));
+            sb(&b, ", %s B loaded, %s B stored", json_object_get(f, k3) ? str(f, k3) : "0",
+               json_object_get(f, k4) ? str(f, k4) : "0");
+            if (json_object_get(f, "intensity"))
+                sb(&b, "; %.3g flop/B for large parameters", json_real_value(json_object_get(f, "intensity")));
+            sb(&b, "\n");
+        }
         for (size_t i = 0; i < json_array_size(allocs); i++) {
             const json_t *a = json_array_get(allocs, i);
             if (strcmp(str(a, "function"), fname) || strcmp(str(a, "file"), file))
@@ -232,28 +391,36 @@ int pv_source_report(const void *source, char **out)
             sb(&b, "  allocation line %lld, %s%s%s: ", num(a, "line"), str(a, "kind"), json_object_get(a, "callee") ? " " : "",
                str(a, "callee"));
             if (json_object_get(a, "bytes"))
-                sb(&b, "%s bytes", str(a, "bytes"));
+                sb(&b, "%s B", str(a, "bytes"));
             else
-                sb(&b, "size unknown (%s)", str(a, "bytes_unknown"));
+                sb(&b, "size unknown, %s", str(a, "bytes_unknown"));
             if (json_object_get(a, "loop_line"))
                 sb(&b, ", in the loop at line %lld%s%s%s", num(a, "loop_line"), json_object_get(a, "count") ? " (" : "",
-                   str(a, "count"), json_object_get(a, "count") ? " times)" : "");
+                   str(a, "count"), json_object_get(a, "count") ? " times per call)" : "");
             sb(&b, "\n");
         }
         for (size_t i = 0; i < json_array_size(par); i++) {
             const json_t *o = json_array_get(par, i);
             if (strcmp(str(o, "function"), fname) || strcmp(str(o, "file"), file))
                 continue;
-            if (!strcmp(str(o, "kind"), "openmp"))
-                sb(&b, "  parallel: #pragma omp %s (line %lld)\n", str(o, "pragma"), num(o, "line"));
-            else if (json_object_get(o, "threads"))
-                sb(&b, "  parallel: pthread_create(%s) line %lld, %s threads\n", str(o, "routine"), num(o, "line"),
-                   str(o, "threads"));
-            else if (json_object_get(o, "threads_max"))
-                sb(&b, "  parallel: pthread_create(%s) line %lld, up to %s threads\n", str(o, "routine"), num(o, "line"),
-                   str(o, "threads_max"));
-            else
-                sb(&b, "  parallel: pthread_create(%s) line %lld\n", str(o, "routine"), num(o, "line"));
+            if (!strcmp(str(o, "kind"), "openmp")) {
+                sb(&b, "  parallel: #pragma omp %s (line %lld)", str(o, "pragma"), num(o, "line"));
+                if (json_object_get(o, "loop_line"))
+                    sb(&b, ", loop at line %lld%s%s", num(o, "loop_line"), json_object_get(o, "iterations") ? " of " : "",
+                       json_object_get(o, "iterations") ? str(o, "iterations") : "");
+                if (json_object_get(o, "iterations"))
+                    sb(&b, " iterations");
+                if (json_object_get(o, "threads"))
+                    sb(&b, ", %s threads", str(o, "threads"));
+                sb(&b, "\n");
+            } else {
+                sb(&b, "  parallel: pthread_create(%s) line %lld", str(o, "routine"), num(o, "line"));
+                if (json_object_get(o, "threads"))
+                    sb(&b, ", %s threads", str(o, "threads"));
+                else if (json_object_get(o, "threads_max"))
+                    sb(&b, ", up to %s threads", str(o, "threads_max"));
+                sb(&b, "\n");
+            }
         }
         for (size_t i = 0; i < json_array_size(calls); i++) {
             const json_t *o = json_array_get(calls, i);
@@ -266,7 +433,7 @@ int pv_source_report(const void *source, char **out)
     for (size_t i = 0; i < json_array_size(allocs); i++) {
         const json_t *a = json_array_get(allocs, i);
         if (!json_object_get(a, "function"))
-            sb(&b, "%s:%lld: %s array %s: %s bytes\n", pv_source_basename(str(a, "file")), num(a, "line"), str(a, "kind"),
+            sb(&b, "%s:%lld: %s array %s: %s B\n", pva_source_basename(str(a, "file")), num(a, "line"), str(a, "kind"),
                str(a, "callee"), str(a, "bytes"));
     }
     for (size_t i = 0; i < json_array_size(diags); i++) {
@@ -275,14 +442,32 @@ int pv_source_report(const void *source, char **out)
            str(d, "message"));
     }
     const json_t *ub = json_object_get(s, "unmatched_binary_loops");
-    if (json_array_size(ub))
-        sb(&b, "%zu binary loop(s) with no source loop (library code, or no line information)\n", json_array_size(ub));
-    size_t ntrip = 0;
-    for (size_t i = 0; i < json_array_size(loops); i++)
+    if (json_array_size(ub)) {
+        sb(&b, "%zu binary loop(s) with no source loop (in files not analyzed, library or startup code, or without line information):",
+           json_array_size(ub));
+        for (size_t i = 0; i < json_array_size(ub) && i < 8; i++) {
+            const json_t *u = json_array_get(ub, i);
+            sb(&b, " #%lld", num(u, "loop"));
+            if (json_object_get(u, "function"))
+                sb(&b, " in %s", str(u, "function"));
+            if (num(u, "line"))
+                sb(&b, " (%s:%lld)", pva_source_basename(str(u, "file")), num(u, "line"));
+            sb(&b, i + 1 < json_array_size(ub) && i < 7 ? "," : "");
+        }
+        sb(&b, "%s\n", json_array_size(ub) > 8 ? ", ..." : "");
+    }
+    size_t ntrip = 0, nunmatched = 0;
+    for (size_t i = 0; i < json_array_size(loops); i++) {
         ntrip += json_object_get(json_array_get(loops, i), "trip") != NULL;
-    sb(&b, "%zu loops (%zu with a trip count), %zu allocations, %zu parallel constructs, %zu library calls, %zu diagnostics\n",
+        nunmatched += json_is_false(json_object_get(json_array_get(loops, i), "matched"));
+    }
+    sb(&b, "%zu loops (%zu with a trip count), %zu allocations, %zu parallel constructs, %zu library calls, %zu diagnostics",
        json_array_size(loops), ntrip, json_array_size(allocs), json_array_size(par), json_array_size(calls),
        json_array_size(diags));
+    if (json_object_get(s, "binary_loop_map"))
+        sb(&b, "; %zu binary loops matched, %zu not; %zu source loops without a binary loop",
+           json_array_size(json_object_get(s, "binary_loop_map")) - json_array_size(ub), json_array_size(ub), nunmatched);
+    sb(&b, "\n");
     if (b.err) {
         free(b.s);
         return pv_error_set(PV_ERR_NOMEM, "pv_source_report: out of memory");

@@ -15,6 +15,7 @@
 #include <cpuid.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -266,10 +267,98 @@ static int canon_reg(int r)
     return r;
 }
 
-/* One pass over the body: advance ready[] by each instruction's latency. */
-static void chain_pass(pv_decoder *d, const pv_uarch *u, const pva_range *r, uint32_t nr, float *ready)
+_Static_assert(X86_REG_ENDING <= 256, "canonical registers must fit in a byte");
+
+int pva_dep_of(pv_decoder *d, const pv_insn *in, const pv_uarch *u, pva_dep *out)
 {
+    const cs_insn *ci = d->insn;
+    const cs_x86 *x = &ci->detail->x86;
+    cs_regs rr, ww;
+    uint8_t nrr = 0, nww = 0;
+    memset(out, 0, sizeof *out);
+    if (cs_regs_access(d->cs, ci, rr, &nrr, ww, &nww) != CS_ERR_OK)
+        return 0;
+    /* Zeroing idioms (xor r,r; sub r,r; pxor x,x) do not depend on their input. */
+    int zero_idiom = x->op_count == 2 && x->operands[0].type == X86_OP_REG && x->operands[1].type == X86_OP_REG &&
+                     x->operands[0].reg == x->operands[1].reg &&
+                     (ci->id == X86_INS_XOR || ci->id == X86_INS_SUB || ci->id == X86_INS_PXOR ||
+                      ci->id == X86_INS_XORPS || ci->id == X86_INS_XORPD);
+    int addr_regs[4], naddr = 0;
+    for (int i = 0; i < x->op_count && naddr < 3; i++)
+        if (x->operands[i].type == X86_OP_MEM) {
+            if (x->operands[i].mem.base != X86_REG_INVALID)
+                addr_regs[naddr++] = canon_reg(x->operands[i].mem.base);
+            if (x->operands[i].mem.index != X86_REG_INVALID)
+                addr_regs[naddr++] = canon_reg(x->operands[i].mem.index);
+        }
+    for (int i = 0; i < nrr && !zero_idiom && out->nr < PVA_DEP_MAXR; i++) {
+        int c = canon_reg(rr[i]);
+        if (c == X86_REG_RSP || c == X86_REG_RIP || c >= X86_REG_ENDING)
+            continue;
+        int is_addr = 0;
+        for (int j = 0; j < naddr; j++)
+            is_addr |= addr_regs[j] == c;
+        if (is_addr && in->nloads)
+            out->addrbits |= (uint16_t)(1u << out->nr);
+        out->r[out->nr++] = (uint8_t)c;
+    }
+    out->start_min = in->nloads && !naddr ? u->load_latency : 0;
+    float lat = in->cls < PV_MIX_NCLASSES ? u->latency[in->cls] : 0;
+    if (in->cls == PV_INSN_NOCLASS && !in->nloads)
+        lat = in->nstores ? 0 : 1;
+    out->lat = lat;
+    for (int i = 0; i < nww && out->nw < PVA_DEP_MAXW; i++) {
+        int c = canon_reg(ww[i]);
+        if (c == X86_REG_RSP || c == X86_REG_RIP || c >= X86_REG_ENDING)
+            continue;
+        out->w[out->nw++] = (uint8_t)c;
+    }
+    return 1;
+}
+
+/* One pass over the body: advance ready[] by each instruction's latency. */
+static void chain_pass(const pva_dep *dep, uint32_t n, float load_latency, float *ready)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        const pva_dep *x = &dep[k];
+        float start = x->start_min;
+        for (int i = 0; i < x->nr; i++) {
+            float t = ready[x->r[i]] + ((x->addrbits >> i) & 1 ? load_latency : 0);
+            if (t > start)
+                start = t;
+        }
+        for (int i = 0; i < x->nw; i++)
+            ready[x->w[i]] = start + x->lat;
+    }
+}
+
+float pva_recurrence(const pv_uarch *u, const pva_dep *dep, uint32_t n)
+{
+    float ready[256];
+    float t2[256];
+    memset(ready, 0, sizeof ready);
+    /* Two warm-up passes, then two measured ones: the per-iteration growth
+     * of the slowest register is the recurrence once the chains settle. */
+    chain_pass(dep, n, u->load_latency, ready);
+    chain_pass(dep, n, u->load_latency, ready);
+    memcpy(t2, ready, sizeof t2);
+    chain_pass(dep, n, u->load_latency, ready);
+    chain_pass(dep, n, u->load_latency, ready);
+    float best = 0;
+    for (int i = 0; i < 256; i++) {
+        float g = (ready[i] - t2[i]) / 2;
+        if (g > best)
+            best = g;
+    }
+    return best;
+}
+
+float pva_loop_recurrence(pv_decoder *d, const pv_uarch *u, const pva_range *r, uint32_t nr)
+{
+    pva_dep *dep = NULL;
+    size_t n = 0, cap = 0;
     pv_insn in;
+    float res = 0;
     for (uint32_t k = 0; k < nr; k++) {
         uint32_t off = 0;
         while (off < r[k].size) {
@@ -278,69 +367,20 @@ static void chain_pass(pv_decoder *d, const pv_uarch *u, const pva_range *r, uin
                 continue;
             }
             off += in.size;
-            const cs_insn *ci = d->insn;
-            const cs_x86 *x = &ci->detail->x86;
-            cs_regs rr, ww;
-            uint8_t nrr = 0, nww = 0;
-            if (cs_regs_access(d->cs, ci, rr, &nrr, ww, &nww) != CS_ERR_OK)
-                continue;
-            /* Zeroing idioms (xor r,r; sub r,r; pxor x,x) do not depend on their input. */
-            int zero_idiom = x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
-                             x->operands[1].type == X86_OP_REG && x->operands[0].reg == x->operands[1].reg &&
-                             (ci->id == X86_INS_XOR || ci->id == X86_INS_SUB || ci->id == X86_INS_PXOR ||
-                              ci->id == X86_INS_XORPS || ci->id == X86_INS_XORPD);
-            int addr_regs[4], naddr = 0;
-            for (int i = 0; i < x->op_count && naddr < 3; i++)
-                if (x->operands[i].type == X86_OP_MEM) {
-                    if (x->operands[i].mem.base != X86_REG_INVALID)
-                        addr_regs[naddr++] = canon_reg(x->operands[i].mem.base);
-                    if (x->operands[i].mem.index != X86_REG_INVALID)
-                        addr_regs[naddr++] = canon_reg(x->operands[i].mem.index);
-                }
-            float start = 0;
-            for (int i = 0; i < nrr && !zero_idiom; i++) {
-                int c = canon_reg(rr[i]);
-                if (c == X86_REG_RSP || c == X86_REG_RIP || c >= X86_REG_ENDING)
-                    continue;
-                int is_addr = 0;
-                for (int j = 0; j < naddr; j++)
-                    is_addr |= addr_regs[j] == c;
-                float t = ready[c] + (is_addr && in.nloads ? u->load_latency : 0);
-                if (t > start)
-                    start = t;
+            if (n == cap) {
+                size_t nc = cap ? cap * 2 : 64;
+                pva_dep *v = realloc(dep, nc * sizeof *v);
+                if (!v)
+                    goto done;
+                dep = v;
+                cap = nc;
             }
-            if (in.nloads && !naddr && start < u->load_latency)
-                start = u->load_latency;
-            float lat = in.cls < PV_MIX_NCLASSES ? u->latency[in.cls] : 0;
-            if (in.cls == PV_INSN_NOCLASS && !in.nloads)
-                lat = in.nstores ? 0 : 1;
-            for (int i = 0; i < nww; i++) {
-                int c = canon_reg(ww[i]);
-                if (c == X86_REG_RSP || c == X86_REG_RIP || c >= X86_REG_ENDING)
-                    continue;
-                ready[c] = start + lat;
-            }
+            if (pva_dep_of(d, &in, u, &dep[n]))
+                n++;
         }
     }
-}
-
-float pva_loop_recurrence(pv_decoder *d, const pv_uarch *u, const pva_range *r, uint32_t nr)
-{
-    float ready[X86_REG_ENDING];
-    float t2[X86_REG_ENDING];
-    memset(ready, 0, sizeof ready);
-    /* Two warm-up passes, then two measured ones: the per-iteration growth
-     * of the slowest register is the recurrence once the chains settle. */
-    chain_pass(d, u, r, nr, ready);
-    chain_pass(d, u, r, nr, ready);
-    memcpy(t2, ready, sizeof t2);
-    chain_pass(d, u, r, nr, ready);
-    chain_pass(d, u, r, nr, ready);
-    float best = 0;
-    for (int i = 0; i < X86_REG_ENDING; i++) {
-        float g = (ready[i] - t2[i]) / 2;
-        if (g > best)
-            best = g;
-    }
-    return best;
+    res = pva_recurrence(u, dep, (uint32_t)n);
+done:
+    free(dep);
+    return res;
 }

@@ -51,11 +51,24 @@ pv_progress_bar *pv_cli_progress(void);
 
 /* Commands, one cmd_NAME.c each, grouped by the module they front. */
 /* analyzer */
+/* `analyze BINARY`: static profile of an ELF file (cli/cmd_analyze.c); dispatches `--source` */
+int cmd_analyze(int argc, char **argv);
 /* `analyze --source ...` / `analyze-source ...`: source facts (cli/cmd_analyze_source.c) */
 int pv_cli_analyze_source(int argc, char **argv);
 
 /* emulator */
 int cmd_profile(int argc, char **argv);
+/* Cache geometry for the emulator's cache simulator (cli/cache_config.c):
+ * L1d, L2 and L3 from the machine model file @p machine_path, or from this
+ * host's hwloc topology when NULL; a level the topology lacks or describes
+ * unusably gets pve_cache_default_level(). @p note (may be NULL) receives a
+ * one-line account ("L1d 32 KiB 8-way 64 B lines, ...; from hwloc (this host)").
+ * Returns PV_OK or the error of loading the machine model or topology. */
+struct pve_cache_config;
+int pv_cli_cache_config(struct pve_cache_config *cfg, const char *machine_path, char *note, size_t notelen);
+/* The same from a topology already loaded; @p source names it in the note. */
+void pv_cli_cache_config_from_topology(struct pve_cache_config *cfg, const pv_topology *t, const char *source,
+                                       char *note, size_t notelen);
 
 /* costmodel */
 int cmd_calibrate(int argc, char **argv);

@@ -10,7 +10,8 @@ static int cmd_help(int argc, char **argv);
 /* Register only commands that really work. */
 static const pv_command commands[] = {
     /* binary and source analysis (analyzer/) */
-    {"analyze-source", pv_cli_analyze_source, "BUILD_DIR|FILE", "source facts: loops, trip counts, allocations, parallelism, IR op counts"},
+    {"analyze", cmd_analyze, "BINARY", "static profile of an ELF binary: functions, CFG, loops, lines, libraries, mix, cycles (--source: source facts)"},
+    {"analyze-source", pv_cli_analyze_source, "BUILD_DIR|FILE", "same as 'analyze --source': loops, trip counts, allocations, parallelism, IR op counts"},
 
     /* dynamic profiling (emulator/) */
     {"profile", cmd_profile, "-- PROGRAM ARGS", "run a program in the sandboxed emulator and write its dynamic profile"},

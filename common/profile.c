@@ -61,6 +61,7 @@ void pv_dynamic_free(pv_dynamic *d)
         free(d->objects[i].path);
     free(d->objects);
     free(d->counts);
+    free(d->block_cache);
     for (uint32_t i = 0; i < d->ncaches; i++)
         free(d->caches[i].name);
     free(d->caches);
@@ -295,6 +296,9 @@ static int check_model(const pv_profile *p)
         if (check_loc(p, l->loc, "loops", i))
             return PV_ERR_INVALID;
     }
+    if (p->dynamic && p->dynamic->block_cache && p->dynamic->ncaches > PV_CACHE_MAX_LEVELS)
+        return pv_error_set(PV_ERR_INVALID, "profile: dynamic: per-block cache figures for %u levels, at most %d",
+                            p->dynamic->ncaches, PV_CACHE_MAX_LEVELS);
     return PV_OK;
 }
 
@@ -360,6 +364,19 @@ static void w_dynamic(writer *w, const pv_dynamic *d)
         pv_sb_u64(b, c->ninsns);
         pv_sb_putc(b, ',');
         pv_sb_u64(b, c->count);
+        if (d->block_cache) {
+            const pv_block_cache *bc = &d->block_cache[i];
+            pv_sb_putc(b, ',');
+            pv_sb_u64(b, bc->dr);
+            pv_sb_putc(b, ',');
+            pv_sb_u64(b, bc->dw);
+            for (uint32_t k = 0; k < d->ncaches; k++) {
+                pv_sb_putc(b, ',');
+                pv_sb_u64(b, bc->mr[k]);
+                pv_sb_putc(b, ',');
+                pv_sb_u64(b, bc->mw[k]);
+            }
+        }
         pv_sb_putc(b, ']');
     }
     pv_sb_putc(b, ']');
@@ -382,6 +399,10 @@ static void w_dynamic(writer *w, const pv_dynamic *d)
                      (unsigned long long)c->misses);
         pv_sb_puts(b, "\"sampled_fraction\":");
         pv_sb_double(b, c->sampled_fraction);
+        if (c->misses_ci95 != 0) {
+            pv_sb_puts(b, ",\"misses_ci95\":");
+            pv_sb_double(b, c->misses_ci95);
+        }
         pv_sb_putc(b, '}');
     }
     pv_sb_putc(b, ']');
@@ -537,7 +558,7 @@ int pv_profile_to_string(const pv_profile *p, char **out, int compact)
             w_flags(b, k->flags, block_flag_names, 4);
         }
         pv_sb_puts(b, ",\"cycles\":");
-        pv_sb_double(b, k->cycles);
+        pv_sb_float(b, k->cycles);
         pv_sb_puts(b, ",\"succ\":[");
         for (uint32_t j = 0; j < k->nsucc; j++) {
             if (j)
@@ -595,7 +616,7 @@ int pv_profile_to_string(const pv_profile *p, char **out, int compact)
             pv_sb_json_str(b, l->trip_expr);
         }
         pv_sb_puts(b, ",\"cycles_per_iter\":");
-        pv_sb_double(b, l->cycles_per_iter);
+        pv_sb_float(b, l->cycles_per_iter);
         pv_sb_putc(b, '}');
     }
     w.depth--;
@@ -813,6 +834,8 @@ static int r_dynamic(reader *r, const json_t *j, pv_dynamic **out)
         d->objects[i].base = ju(v, "base");
         d->objects[i].is_target = json_is_true(json_object_get(v, "target"));
     }
+    /* Rows carry per-block cache figures for every level of "cache", or none. */
+    size_t ncache_levels = json_array_size(json_object_get(j, "cache"));
     const json_t *counts = json_object_get(j, "block_counts");
     if ((rc = too_many(r, "dynamic.block_counts", json_array_size(counts))))
         goto done;
@@ -830,6 +853,29 @@ static int r_dynamic(reader *r, const json_t *j, pv_dynamic **out)
         d->counts[i].addr = (uint64_t)json_integer_value(json_array_get(v, 1));
         d->counts[i].ninsns = (uint32_t)json_integer_value(json_array_get(v, 2));
         d->counts[i].count = (uint64_t)json_integer_value(json_array_get(v, 3));
+        size_t len = json_array_size(v);
+        if (len != 4 && (ncache_levels > PV_CACHE_MAX_LEVELS || len != 6 + 2 * ncache_levels ||
+                         (i > 0 && !d->block_cache))) {
+            rc = pv_error_set(PV_ERR_FORMAT, "%s: $.dynamic.block_counts[%zu]: expected 4 items, or 6 + 2 per "
+                              "level of $.dynamic.cache (%zu levels, at most %d) in every row, got %zu", r->source,
+                              i, ncache_levels, PV_CACHE_MAX_LEVELS, len);
+            goto done;
+        }
+        if (len > 4) {
+            if (!d->block_cache)
+                ALLOC_ARRAY(d->block_cache, d->ncounts);
+            pv_block_cache *c = &d->block_cache[i];
+            c->dr = (uint64_t)json_integer_value(json_array_get(v, 4));
+            c->dw = (uint64_t)json_integer_value(json_array_get(v, 5));
+            for (size_t k = 0; k < ncache_levels; k++) {
+                c->mr[k] = (uint64_t)json_integer_value(json_array_get(v, 6 + 2 * k));
+                c->mw[k] = (uint64_t)json_integer_value(json_array_get(v, 7 + 2 * k));
+            }
+        } else if (d->block_cache) {
+            rc = pv_error_set(PV_ERR_FORMAT, "%s: $.dynamic.block_counts[%zu]: 4 items where the rows before "
+                              "carry cache figures (%zu)", r->source, i, 6 + 2 * ncache_levels);
+            goto done;
+        }
     }
     const json_t *mem = json_object_get(j, "memory");
     d->mem_peak = ju(mem, "peak_bytes");
@@ -855,6 +901,8 @@ static int r_dynamic(reader *r, const json_t *j, pv_dynamic **out)
         c->misses = ju(v, "misses");
         const json_t *sf = json_object_get(v, "sampled_fraction");
         c->sampled_fraction = sf ? json_number_value(sf) : 1.0;
+        const json_t *ci = json_object_get(v, "misses_ci95");
+        c->misses_ci95 = ci ? json_number_value(ci) : (c->sampled_fraction < 1 ? -1 : 0);
     }
     const json_t *ref = json_object_get(j, "refused_syscalls");
     d->nrefused = (uint32_t)json_array_size(ref);

@@ -90,6 +90,28 @@ void pv_sb_double(pv_strbuf *b, double v)
     pv_sb_puts(b, tmp);
 }
 
+void pv_sb_float(pv_strbuf *b, float v)
+{
+    if (!isfinite(v)) {
+        pv_sb_puts(b, "0");
+        return;
+    }
+    /* Integral values (most cycle counts of small blocks) need no printf. */
+    if (v == (float)(int64_t)v && fabsf(v) < 1e15f) {
+        pv_sb_i64(b, (int64_t)v);
+        return;
+    }
+    /* Shortest text that reads back as the same float: at most 9 digits
+     * (pv_sb_double would search up to 17 for the float's double value). */
+    char tmp[40];
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, (double)v);
+        if (strtof(tmp, NULL) == v)
+            break;
+    }
+    pv_sb_puts(b, tmp);
+}
+
 /* Length of the valid UTF-8 sequence at s, or 0 if the bytes there are not one. */
 static int utf8_len(const unsigned char *s)
 {

@@ -20,6 +20,8 @@ void pv_sb_u64(pv_strbuf *b, uint64_t v);
 void pv_sb_i64(pv_strbuf *b, int64_t v);
 /* A JSON number that round-trips a float/double (shortest %g that reads back). */
 void pv_sb_double(pv_strbuf *b, double v);
+/* A float as the shortest decimal that reads back as the same float (for float fields). */
+void pv_sb_float(pv_strbuf *b, float v);
 /* A JSON string literal with escapes; NULL writes null. */
 void pv_sb_json_str(pv_strbuf *b, const char *s);
 void pv_sb_free(pv_strbuf *b);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "prevision/costmodel.h"
 
@@ -165,6 +166,22 @@ static void read_numa(pv_topology *t, hwloc_topology_t topo)
         t->memory = root->total_memory;
 }
 
+/* hwloc sums the NUMA nodes' meminfo; a VM with hot-plugged memory can
+ * leave most of it out of the node (seen here: node0 5.5 GiB, MemTotal
+ * 23.5 GiB). What the kernel can hand out is what the planner needs. */
+static void host_memory(pv_topology *t)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || psize <= 0)
+        return;
+    uint64_t os = (uint64_t)pages * (uint64_t)psize;
+    if (os <= t->memory)
+        return;
+    t->memory = os;
+    if (t->nnuma == 1)
+        t->numa[0].memory = os;
+}
+
 static hwloc_obj_t pci_parent(hwloc_obj_t o)
 {
     for (o = o->parent; o; o = o->parent)
@@ -295,8 +312,10 @@ int pv_topology_load(pv_topology *out, const pv_topology_options *opts)
     read_numa(out, topo);
     if (opts->io_devices && !opts->synthetic)
         read_devices(out, topo);
-    if (!opts->synthetic && !opts->xml)
+    if (!opts->synthetic && !opts->xml) {
         read_cpuid(out);
+        host_memory(out);
+    }
     read_info(out, topo);
     snprintf(out->uarch, sizeof out->uarch, "%s",
              pv_uarch_from_cpuid(out->cpu_vendor, out->cpu_family, out->cpu_model_number));

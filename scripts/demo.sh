@@ -3,11 +3,15 @@
 set -euo pipefail
 BUILD=${1:-build}
 PV="$BUILD/bin/prevision"
+SAMPLE="$BUILD/samples/matmul"
 out=$(mktemp -d /tmp/prevision-demo.XXXXXX)
 echo "== prevision --version"
 "$PV" --version
 echo
-echo "== prevision validate (the bundled example profile)"
-"$PV" validate tests/data/profile-small.json
+echo "== prevision analyze $SAMPLE  (static demand profile: functions, CFG, loops, mix, cycles)"
+"$PV" analyze -o "$out/matmul.profile.json" "$SAMPLE"
+echo
+echo "== prevision validate $out/matmul.profile.json"
+"$PV" validate "$out/matmul.profile.json"
 echo
 echo "demo outputs in $out"

@@ -291,6 +291,23 @@ int pv_machine_cache_path(char *buf, size_t len);
  */
 int pv_machine_get(pv_machine **out, const pv_calibrate_options *opts, int force, int *reused);
 
+struct pv_uarch;
+
+/**
+ * The analyzer's cost table for machine @p m: the built-in table of the
+ * model's microarchitecture (topo.uarch; the host's nearest when unknown)
+ * with each per-class latency and reciprocal throughput replaced by the
+ * calibrated median where one was measured, and load/store ports and load
+ * latency derived from the calibrated load and store figures. Issue width
+ * and port groups stay as published. The name becomes "BASE+calibrated".
+ * Pass the result in pv_analyze_options.uarch (prevision analyze --machine).
+ * @param m          a machine model (from pv_calibrate or pv_machine_load)
+ * @param out        filled on success (a plain value; nothing to free)
+ * @param nreplaced  if not NULL, receives how many classes got a measured figure
+ * @return PV_OK, or PV_ERR_INVALID for NULL arguments.
+ */
+int pv_machine_uarch(const pv_machine *m, struct pv_uarch *out, unsigned *nreplaced);
+
 /* ------------------------------------------------------------------ */
 /* Prediction                                                          */
 /* ------------------------------------------------------------------ */

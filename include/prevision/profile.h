@@ -194,6 +194,23 @@ typedef struct pv_block_count {
     uint64_t count;  /**< executions */
 } pv_block_count;
 
+/** Most cache levels a profile records per block (pv_block_cache.mr/mw). */
+#define PV_CACHE_MAX_LEVELS 4
+
+/**
+ * Cache figures of one executed block (see pv_dynamic.block_cache), for the
+ * levels of pv_dynamic.caches, L1d first. They are counts as measured: in
+ * sampled mode only the measured windows count; scaling a level's figures
+ * so that they add up to its whole-run pv_cache_stats.accesses (dr + dw)
+ * and misses (mr + mw) gives per-block estimates.
+ */
+typedef struct pv_block_cache {
+    uint64_t dr;                      /**< data reads simulated in the block */
+    uint64_t dw;                      /**< data writes simulated in the block */
+    uint64_t mr[PV_CACHE_MAX_LEVELS]; /**< read misses at level k (0 = L1d) */
+    uint64_t mw[PV_CACHE_MAX_LEVELS]; /**< write misses at level k */
+} pv_block_cache;
+
 /** Statistics of one simulated cache level. */
 typedef struct pv_cache_stats {
     char *name;        /**< "L1d", "L2", "L3" */
@@ -203,6 +220,10 @@ typedef struct pv_cache_stats {
     uint64_t accesses; /**< accesses simulated at this level */
     uint64_t misses;   /**< misses at this level */
     double sampled_fraction; /**< fraction of memory accesses simulated (1 = full) */
+    /** Sampled mode: accesses and misses above are whole-run estimates, and
+     *  this is the half-width of the 95% confidence interval of misses;
+     *  0 when exact (full simulation), < 0 when unknown (fewer than two windows). */
+    double misses_ci95;
 } pv_cache_stats;
 
 /** A refused system call and how often the guest attempted it. */
@@ -252,6 +273,9 @@ typedef struct pv_dynamic {
     char *end_reason;        /**< "exit", "limit:insns", "limit:mem", "limit:time", "fault", ... */
     double emu_seconds;      /**< wall time of the emulation (informational, never compared) */
     int deterministic;       /**< 1 when run in deterministic mode */
+    /** NULL, or ncounts entries: block_cache[i] holds the cache figures of
+     *  counts[i] for the ncaches levels (ncaches <= PV_CACHE_MAX_LEVELS). */
+    pv_block_cache *block_cache;
 } pv_dynamic;
 
 /** A demand profile. Zero-initialize, or use pv_profile_new(). */

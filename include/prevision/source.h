@@ -136,10 +136,15 @@ typedef struct pv_source_options {
     const char *clang;          /**< compiler for the IR pass; NULL = the clang-19 found at build time */
     pv_progress_fn progress;    /**< optional progress callback ("parsing", "compiling") */
     void *progress_ud;
+    /** With @p build_dir: analyze only the entries whose file matches one of
+     *  these paths (same base name, then the longest common path suffix),
+     *  e.g. the source files a binary's DWARF names; NULL: every entry. */
+    const char *const *only;
+    unsigned nonly;
 } pv_source_options;
 
-/** Default options: AST and IR passes, one thread per CPU. */
-#define PV_SOURCE_OPTIONS_INIT {PV_SOURCE_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL}
+/** Default options: AST and IR passes, one thread per CPU, every entry. */
+#define PV_SOURCE_OPTIONS_INIT {PV_SOURCE_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, NULL, 0}
 
 /**
  * Analyze the sources named by @p opts (a compile database or one file).
@@ -151,7 +156,8 @@ typedef struct pv_source_options {
  * @param out   receives a jansson json_t* object (the profile's `source`
  *              section); caller releases it with json_decref()
  * @return PV_OK; PV_ERR_INVALID (bad options); PV_ERR_NOTFOUND (no
- *         compile_commands.json in build_dir, or no such file);
+ *         compile_commands.json in build_dir, no such file, or no entry
+ *         matching @p only);
  *         PV_ERR_FORMAT (a compile database libclang cannot read, or one
  *         with no entries); PV_ERR_BACKEND (libclang cannot parse at all);
  *         PV_ERR_NOMEM.

@@ -262,6 +262,24 @@ static void text_off_is_empty(void **state)
     assert_null(d2);
 }
 
+/* Capstone 5 numbers compare pseudo-ops by predicate (cmplesd gets cmpsb's id):
+ * every predicate is still a floating-point compare. */
+static void compare_predicates(void **state)
+{
+    (void)state;
+    for (uint8_t imm = 0; imm < 9; imm++) {
+        uint8_t sd[] = {0xf2, 0x0f, 0xc2, 0x47, 0x28, imm}; /* cmpXXsd xmm0, [rdi+0x28] */
+        uint8_t ps[] = {0xc5, 0xfc, 0xc2, 0xc1, imm};      /* vcmpXXps ymm0, ymm0, ymm1 */
+        pv_insn in;
+        assert_int_equal(pv_decode_insn(dec, sd, sizeof sd, 0x1000, &in), PV_OK);
+        assert_int_equal(in.cls, PV_MIX_FP_ADD);
+        assert_int_equal(in.nloads, 1);
+        assert_false(in.flags & PV_INSN_STRING);
+        assert_int_equal(pv_decode_insn(dec, ps, sizeof ps, 0x1000, &in), PV_OK);
+        assert_int_equal(in.cls, PV_MIX_SIMD_FP_256);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +292,7 @@ int main(void)
         cmocka_unit_test(control_flow),
         cmocka_unit_test(undecodable),
         cmocka_unit_test(text_off_is_empty),
+        cmocka_unit_test(compare_predicates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

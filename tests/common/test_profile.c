@@ -95,7 +95,8 @@ static pv_profile *make_profile(void)
     d->mem_peak = 1 << 20;
     d->ncaches = 1;
     d->caches = calloc(1, sizeof(pv_cache_stats));
-    d->caches[0] = (pv_cache_stats){strdup("L1d"), 49152, 64, 12, 1000, 10, 0.25};
+    d->caches[0] = (pv_cache_stats){.name = strdup("L1d"), .size = 49152, .line = 64, .assoc = 12, .accesses = 1000,
+                                    .misses = 10, .sampled_fraction = 0.25, .misses_ci95 = 2.5};
     d->nrefused = 1;
     d->refused = calloc(1, sizeof(pv_refused));
     d->refused[0] = (pv_refused){strdup("socket"), 41, 2};
@@ -159,6 +160,7 @@ static void assert_profiles_equal(const pv_profile *a, const pv_profile *b)
     assert_int_equal(d->counts[0].count, e->counts[0].count);
     assert_string_equal(d->caches[0].name, e->caches[0].name);
     assert_true(d->caches[0].sampled_fraction == e->caches[0].sampled_fraction);
+    assert_true(d->caches[0].misses_ci95 == e->caches[0].misses_ci95);
     assert_string_equal(d->refused[0].name, e->refused[0].name);
     assert_int_equal(d->exit_code, e->exit_code);
     assert_string_equal(d->params[0].value, e->params[0].value);
@@ -272,6 +274,55 @@ static void rejects_bad_fields(void **state)
     expect_rejected("\"summary\":", "\"x\":1,\"summary\":", PV_ERR_FORMAT, "$.x: unknown field");
 }
 
+/* Optional per-block cache figures: rows of 6 + 2 per cache level, all or none. */
+static void block_cache_round_trip(void **state)
+{
+    (void)state;
+    pv_profile *p = make_profile(), *q = NULL;
+    pv_dynamic *d = p->dynamic;
+    char *text = NULL;
+    d->caches = realloc(d->caches, 2 * sizeof(pv_cache_stats));
+    d->caches[1] = (pv_cache_stats){.name = strdup("L2"), .size = 1 << 20, .line = 64, .assoc = 16, .accesses = 10,
+                                    .misses = 4, .sampled_fraction = 1};
+    d->ncaches = 2;
+    d->counts = realloc(d->counts, 2 * sizeof(pv_block_count));
+    d->counts[1] = (pv_block_count){.object = 0, .addr = 0x1010, .ninsns = 3, .count = 7};
+    d->ncounts = 2;
+    d->block_cache = calloc(2, sizeof(pv_block_cache));
+    d->block_cache[0] = (pv_block_cache){.dr = 100, .dw = 50, .mr = {9, 3}, .mw = {1, 1}};
+    d->block_cache[1] = (pv_block_cache){.dr = 5, .mr = {5, 0}};
+    assert_int_equal(pv_profile_to_string(p, &text, 1), PV_OK);
+    assert_non_null(strstr(text, "[0,4096,5,40000,100,50,9,1,3,1]"));
+    assert_non_null(strstr(text, "\"misses_ci95\":2.5"));
+    assert_int_equal(pv_profile_parse(text, strlen(text), "bc.json", &q), PV_OK);
+    assert_non_null(q->dynamic->block_cache);
+    assert_memory_equal(q->dynamic->block_cache, d->block_cache, 2 * sizeof(pv_block_cache));
+    assert_true(q->dynamic->caches[1].misses_ci95 == 0);
+    pv_profile_free(q);
+    q = NULL;
+    /* A row without the figures among rows with them, or a wrong length, is rejected. */
+    char *bad = strdup(text);
+    char *row = strstr(bad, "[0,4112,3,7,5,0,5,0,0,0]");
+    assert_non_null(row);
+    memcpy(row, "[0,4112,3,7,5,0,5,0,0]  ", 24);
+    assert_int_equal(pv_profile_parse(bad, strlen(bad), "bc.json", &q), PV_ERR_FORMAT);
+    assert_non_null(strstr(pv_error_last(), "$.dynamic.block_counts[1]"));
+    memcpy(row, "[0,4112,3,7]            ", 24);
+    assert_int_equal(pv_profile_parse(bad, strlen(bad), "bc.json", &q), PV_ERR_FORMAT);
+    assert_non_null(strstr(pv_error_last(), "$.dynamic.block_counts[1]"));
+    assert_null(q);
+    /* Without block_cache the rows stay at 4 items. */
+    free(d->block_cache);
+    d->block_cache = NULL;
+    free(text);
+    assert_int_equal(pv_profile_to_string(p, &text, 1), PV_OK);
+    assert_non_null(strstr(text, "[0,4096,5,40000]"));
+    /* An old sampled profile without misses_ci95 reads as unknown. */
+    free(bad);
+    free(text);
+    pv_profile_free(p);
+}
+
 static void rejects_bad_json(void **state)
 {
     (void)state;
@@ -351,6 +402,7 @@ int main(void)
         cmocka_unit_test(non_utf8_names_survive),
         cmocka_unit_test(rejects_bad_fields),
         cmocka_unit_test(rejects_bad_json),
+        cmocka_unit_test(block_cache_round_trip),
         cmocka_unit_test(inconsistent_model_is_not_written),
         cmocka_unit_test(save_and_load_files),
     };

@@ -117,8 +117,8 @@ static void add_caches(pv_dynamic *d, uint64_t l1_acc, uint64_t l1_miss, uint64_
 {
     d->ncaches = 2;
     d->caches = calloc(2, sizeof *d->caches);
-    d->caches[0] = (pv_cache_stats){strdup("L1d"), 49152, 64, 12, l1_acc, l1_miss, 1.0};
-    d->caches[1] = (pv_cache_stats){strdup("L2"), 1 << 20, 64, 8, l1_miss, l2_miss, 1.0};
+    d->caches[0] = (pv_cache_stats){strdup("L1d"), 49152, 64, 12, l1_acc, l1_miss, 1.0, 0};
+    d->caches[1] = (pv_cache_stats){strdup("L2"), 1 << 20, 64, 8, l1_miss, l2_miss, 1.0, 0};
 }
 
 static void memory_random_and_streaming(void **state)
