@@ -380,9 +380,7 @@ int cmd_profile(int argc, char **argv)
         goto done;
     }
     p->schema_version = PV_PROFILE_SCHEMA_VERSION;
-    p->generator = malloc(32);
-    if (p->generator)
-        snprintf(p->generator, 32, "prevision %s", pv_version_string());
+    p->generator = strdup(pv_version_string());
     if ((rc = pv_emu_target(emu, &p->target))) {
         code = pv_cli_fail("profile", rc);
         goto done;
