@@ -147,6 +147,8 @@ static const char *bad_options(const pv_emu_options *o)
     return NULL;
 }
 
+void pve_hook_empty(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
+
 int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
 {
     int rc;
@@ -173,6 +175,8 @@ int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
         rc = pv_error_set(PV_ERR_BACKEND, "emulator: cannot select the qemu64 CPU model: %s", uc_strerror(err));
         goto fail;
     }
+    if (getenv("PVE_BENCH_VTLB"))
+        uc_ctl_tlb_mode(e->uc, UC_TLB_VIRTUAL);
     /* Linux's initial state for a process, which Unicorn's reset does not give: SSE state enabled for
      * fxsave/fxrstor (CR4.OSFXSR, OSXMMEXCPT: without them the lazy-binding trampoline loses the
      * XMM argument registers), the default x87 control word and MXCSR. */
@@ -187,10 +191,14 @@ int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
         goto fail;
     if ((rc = pve_load(e)))
         goto fail;
-    if ((err = uc_hook_add(e->uc, &e->h_block, UC_HOOK_BLOCK, (void *)pve_hook_block, e, 1, 0)) ||
+    const char *nc = getenv("PVE_BENCH_HOOK");
+    void *bh = (void *)pve_hook_block;
+    if (nc && !strcmp(nc, "empty"))
+        bh = (void *)pve_hook_empty;
+    if ((!(nc && !strcmp(nc, "none")) && (err = uc_hook_add(e->uc, &e->h_block, UC_HOOK_BLOCK, bh, e, 1, 0))) ||
         (err = uc_hook_add(e->uc, &e->h_syscall, UC_HOOK_INSN, (void *)pve_hook_syscall, e, 1, 0,
                            UC_X86_INS_SYSCALL)) ||
-        (err = uc_hook_add(e->uc, &e->h_invalid, UC_HOOK_MEM_INVALID, (void *)hook_invalid, e, 1, 0)) ||
+        (!getenv("PVE_BENCH_NOINV") && (err = uc_hook_add(e->uc, &e->h_invalid, UC_HOOK_MEM_INVALID, (void *)hook_invalid, e, 1, 0))) ||
         (err = uc_hook_add(e->uc, &e->h_intr, UC_HOOK_INTR, (void *)hook_intr, e, 1, 0))) {
         rc = pv_error_set(PV_ERR_BACKEND, "emulator: cannot install hooks: %s", uc_strerror(err));
         goto fail;
@@ -200,6 +208,14 @@ int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
 fail:
     pv_emu_free(e);
     return rc;
+}
+
+void pve_hook_empty(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    (void)uc;
+    (void)addr;
+    (void)size;
+    ((pv_emu *)ud)->icount++;
 }
 
 static void end_on_error(pv_emu *e, uc_err err)

@@ -91,12 +91,14 @@ typedef struct pve_mem {
 /* Blocks (blocks.c)                                                   */
 /* ------------------------------------------------------------------ */
 
+/* 16 bytes, four to a cache line: the hot part of a block. */
 typedef struct pve_slot {
     uint64_t key;    /* runtime address | size << 48; 0 = empty */
-    uint64_t count;
-    uint32_t ninsns;
-    uint32_t idx;    /* index into pve_blocks.info */
+    uint64_t cw;     /* executions << PVE_CW_SHIFT | instructions */
 } pve_slot;
+#define PVE_CW_SHIFT 12 /* a translation block holds at most 512 instructions */
+#define PVE_CW_NINSNS(cw) ((cw) & ((1u << PVE_CW_SHIFT) - 1))
+#define PVE_CW_COUNT(cw) ((cw) >> PVE_CW_SHIFT)
 
 enum {
     PVE_BLK_RETIRED = 1 << 0,    /* its code was unmapped: the slot is gone, the count is in retired */
@@ -115,6 +117,7 @@ typedef struct pve_binfo {
 
 typedef struct pve_blocks {
     pve_slot *tab;
+    uint32_t *tidx;     /* tidx[i]: index into info of tab[i] (cold, parallel to tab) */
     uint64_t mask;      /* capacity - 1 */
     uint32_t shift;     /* 64 - log2(capacity): the hash keeps the top bits */
     uint64_t used;
