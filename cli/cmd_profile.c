@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../emulator/cachesim.h"
+#include "../emulator/callgrind.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -38,6 +40,11 @@ static const char usage[] =
     "  --deterministic      fixed clock, random bytes, pid and thread ids: identical runs, identical profiles\n"
     "  --quantum N          instructions a thread runs before the next one (default 100000)\n"
     "  --param KEY=VALUE    record a named parameter (a problem size) in the profile; repeatable\n"
+    "  --cache=MODE         simulate the data caches: off (default), full (every access), or\n"
+    "                       sampled (periodic windows, extrapolated; close to plain counting speed)\n"
+    "  --machine FILE       cache geometry from a machine model ('prevision calibrate -o FILE');\n"
+    "                       default: this host's caches from hwloc\n"
+    "  --callgrind-out FILE also write the run in callgrind format (callgrind_annotate, KCachegrind)\n"
     "  --top N              hottest blocks to show in the summary (default 10)\n"
     "\n"
     "Exit status: 0 the program ran to its exit (whatever its status), 1 the run\n"
@@ -179,6 +186,18 @@ static void summary(FILE *out, const pv_dynamic *d, const char *end_msg, int top
                     i + 1 < d->nrefused ? "," : "");
         fputc('\n', out);
     }
+    for (uint32_t i = 0; i < d->ncaches; i++) {
+        const pv_cache_stats *c = &d->caches[i];
+        human_bytes(a, sizeof a, c->size);
+        grouped(b, sizeof b, c->accesses);
+        grouped(e, sizeof e, c->misses);
+        fprintf(out, "  %-12s  %s %u-way: %s accesses, %s misses (%.2f%%)", i ? "" : "caches", a, c->assoc, b, e,
+                c->accesses ? 100.0 * (double)c->misses / (double)c->accesses : 0.0);
+        if (c->sampled_fraction < 1)
+            fprintf(out, ", estimated from %.1f%% of the run", 100.0 * c->sampled_fraction);
+        fputc('\n', out);
+        (void)c;
+    }
     if (d->nthreads > 1) {
         fprintf(out, "  threads      ");
         for (uint32_t i = 0; i < d->nthreads; i++) {
@@ -224,7 +243,9 @@ static int open_out(const char *path)
 
 int cmd_profile(int argc, char **argv)
 {
-    const char *out_file = NULL, *gout = NULL, *gerr = NULL, *gin = NULL, *scratch = NULL;
+    const char *out_file = NULL, *gout = NULL, *gerr = NULL, *gin = NULL, *scratch = NULL, *machine = NULL,
+               *cg_out = NULL;
+    char cache_note[512] = "";
     int json = 0, top = 10, code = PV_EXIT_OK, rc;
     pv_emu_options o = PV_EMU_OPTIONS_INIT;
     const char **allow = calloc((size_t)argc + 1, sizeof *allow);
@@ -315,6 +336,28 @@ int cmd_profile(int argc, char **argv)
             }
             *eq = 0;
             params[o.nparams++] = (pv_param){argv[i], eq + 1};
+        } else if (!strncmp(a, "--cache", 7) && (a[7] == '=' || a[7] == 0)) {
+            const char *m = a[7] == '=' ? a + 8 : NULL;
+            if (!m) {
+                NEED_ARG("off, full or sampled");
+                m = argv[i];
+            }
+            if (!strcmp(m, "off"))
+                o.cache = PV_EMU_CACHE_OFF;
+            else if (!strcmp(m, "full"))
+                o.cache = PV_EMU_CACHE_FULL;
+            else if (!strcmp(m, "sampled"))
+                o.cache = PV_EMU_CACHE_SAMPLED;
+            else {
+                code = pv_cli_usage_error("profile", "--cache: '%s' is not off, full or sampled", m);
+                goto done;
+            }
+        } else if (!strcmp(a, "--machine")) {
+            NEED_ARG("a machine model FILE");
+            machine = argv[i];
+        } else if (!strcmp(a, "--callgrind-out")) {
+            NEED_ARG("a FILE");
+            cg_out = argv[i];
         } else if (!strcmp(a, "--top")) {
             NEED_ARG("a count");
             top = atoi(argv[i]);
@@ -366,6 +409,23 @@ int cmd_profile(int argc, char **argv)
         }
         o.stdin_fd = in_fd;
     }
+    if (o.cache != PV_EMU_CACHE_OFF) {
+        pve_cache_config cc = PVE_CACHE_CONFIG_INIT;
+        if ((rc = pv_cli_cache_config(&cc, machine, cache_note, sizeof cache_note))) {
+            code = pv_cli_fail("profile", rc);
+            goto done;
+        }
+        o.cache_nlevels = cc.nlevels;
+        for (uint32_t k = 0; k < cc.nlevels && k < PV_CACHE_MAX_LEVELS; k++) {
+            memcpy(o.cache_levels[k].name, cc.levels[k].name, sizeof o.cache_levels[k].name);
+            o.cache_levels[k].size = cc.levels[k].size;
+            o.cache_levels[k].line = cc.levels[k].line;
+            o.cache_levels[k].assoc = cc.levels[k].assoc;
+        }
+    } else if (machine) {
+        code = pv_cli_usage_error("profile", "--machine gives the cache geometry: use it with --cache=full or sampled");
+        goto done;
+    }
     if ((rc = pv_emu_new(&emu, &o))) {
         code = pv_cli_fail("profile", rc);
         goto done;
@@ -386,12 +446,19 @@ int cmd_profile(int argc, char **argv)
         goto done;
     }
     p->dynamic = dyn;
-    if (!pv_cli.quiet)
+    if (!pv_cli.quiet) {
         summary(stderr, dyn, pv_emu_end_message(emu), top);
+        if (cache_note[0])
+            fprintf(stderr, "  cache geometry: %s\n", cache_note);
+    }
     dyn = NULL;
     if (o.keep_scratch)
         fprintf(stderr, "prevision profile: scratch directory kept: %s\n", pv_emu_scratch_dir(emu));
     if (out_file && (rc = pv_profile_save(p, out_file, 0))) {
+        code = pv_cli_fail("profile", rc);
+        goto done;
+    }
+    if (cg_out && (rc = pve_callgrind_write(p, cg_out, NULL))) {
         code = pv_cli_fail("profile", rc);
         goto done;
     }

@@ -69,6 +69,7 @@ static int table_rebuild(pve_blocks *b, uint64_t cap)
         }
     free(old);
     free(oldx);
+    b->cur = NULL; /* the memory hook never sees a slot of the old table */
     return 0;
 }
 
@@ -91,6 +92,7 @@ void pve_blocks_fini(pv_emu *e)
     free(b->tab);
     free(b->tidx);
     free(b->info);
+    free(b->cc);
     pv_decoder_free(b->dec);
     memset(b, 0, sizeof *b);
 }
@@ -121,6 +123,13 @@ static pve_slot *new_block(pv_emu *e, uint64_t addr, uint32_t size)
         if (!n)
             return NULL;
         b->info = n;
+        if (e->cache) {
+            pve_cache_counts *c = realloc(b->cc, cap * sizeof *c);
+            if (!c)
+                return NULL;
+            memset(c + b->capinfo, 0, (cap - b->capinfo) * sizeof *c);
+            b->cc = c;
+        }
         b->capinfo = cap;
     }
     pve_binfo *in = &b->info[b->ninfo];
@@ -193,6 +202,21 @@ static __attribute__((noinline, cold)) void hook_event(pv_emu *e, pve_slot *s, u
         pve_end(e, "limit:time", -1, "time limit reached after %.1f s (--timeout)", e->opts.timeout);
         return;
     }
+    if (e->hook_zombie) {
+        undo(e, s, addr);
+        pve_request_stop(e, PVE_STOP_HOOKS);
+        return;
+    }
+    if (e->sampler) {
+        /* the window schedule runs on instructions before this block */
+        int want = pve_sample_hooks_on(pve_sampler_step(e->sampler, e->icount - PVE_CW_NINSNS(s->cw)));
+        if (want != e->mem_hooked) {
+            undo(e, s, addr);
+            e->want_mem_hook = want;
+            pve_request_stop(e, PVE_STOP_HOOKS);
+            return;
+        }
+    }
     /* a slot ends at the first block after the quantum: every slot runs at least one block */
     if (e->nthreads > 1 && e->icount - PVE_CW_NINSNS(s->cw) >= e->run_start + e->quantum) {
         undo(e, s, addr);
@@ -206,6 +230,8 @@ static __attribute__((noinline, cold)) void hook_event(pv_emu *e, pve_slot *s, u
 static __attribute__((noinline)) void hook_miss(pv_emu *e, uint64_t addr, uint32_t size)
 {
     pve_blocks *b = &e->blk;
+    if (!size)
+        return; /* an emulation stopped before its first instruction (see pve_cache_apply_hooks) */
     uint64_t key = addr | (uint64_t)size << 48;
     uint64_t home = HOME(addr, b), i = home;
     pve_slot *s;
@@ -232,6 +258,7 @@ static __attribute__((noinline)) void hook_miss(pv_emu *e, uint64_t addr, uint32
         s = &b->tab[home];
     }
     s->cw += 1ull << PVE_CW_SHIFT;
+    b->cur = s;
     e->icount += PVE_CW_NINSNS(s->cw);
     if (e->icount >= e->event_at)
         hook_event(e, s, addr);
@@ -251,6 +278,7 @@ void pve_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     }
     uint64_t cw = s->cw + (1ull << PVE_CW_SHIFT);
     s->cw = cw;
+    e->blk.cur = s;
     uint64_t ic = e->icount + PVE_CW_NINSNS(cw);
     e->icount = ic;
     if (PVE_UNLIKELY(ic >= e->event_at))
@@ -264,7 +292,9 @@ static void recompute(pv_emu *e)
         at = e->opts.max_insns + 1;
     if (e->nthreads > 1 && e->run_start + e->quantum < at)
         at = e->run_start + e->quantum;
-    if (e->timed_out || e->stop)
+    if (e->sampler && e->sampler->next < at)
+        at = e->sampler->next;
+    if (e->timed_out || e->stop || e->hook_zombie)
         at = 0;
     e->event_at = at;
 }
@@ -295,9 +325,14 @@ void pve_blocks_retire(pv_emu *e, uint64_t lo, uint64_t hi)
     uc_ctl_remove_cache(e->uc, lo, hi);
 }
 
+typedef struct row {
+    pv_block_count c;
+    uint32_t info;
+} row;
+
 static int cmp_count(const void *a, const void *b)
 {
-    const pv_block_count *x = a, *y = b;
+    const pv_block_count *x = &((const row *)a)->c, *y = &((const row *)b)->c;
     if (x->object != y->object)
         return x->object < y->object ? -1 : 1;
     if (x->addr != y->addr)
@@ -307,35 +342,41 @@ static int cmp_count(const void *a, const void *b)
     return 0;
 }
 
-int pve_blocks_result(pv_emu *e, pv_dynamic *d)
+uint32_t pve_blocks_info_of(pv_emu *e, const pve_slot *s) { return e->blk.tidx[s - e->blk.tab]; }
+
+int pve_blocks_result(pv_emu *e, pv_dynamic *d, uint32_t **row_of_info)
 {
+    int rc = PV_OK;
     pve_blocks *b = &e->blk;
     uint64_t *counts = calloc(b->ninfo ? b->ninfo : 1, sizeof *counts);
-    if (!counts)
-        return pv_error_set(PV_ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < b->ninfo; i++)
+    uint32_t *rowof = malloc((b->ninfo ? b->ninfo : 1) * sizeof *rowof);
+    row *rows = NULL;
+    if (!counts || !rowof)
+        goto nomem;
+    for (uint32_t i = 0; i < b->ninfo; i++) {
         counts[i] = b->info[i].retired;
+        rowof[i] = PV_NONE;
+    }
     for (uint64_t i = 0; i <= b->mask; i++)
         if (b->tab[i].key)
             counts[b->tidx[i]] += PVE_CW_COUNT(b->tab[i].cw);
     uint32_t n = 0;
     for (uint32_t i = 0; i < b->ninfo; i++)
         n += counts[i] != 0;
-    d->counts = calloc(n ? n : 1, sizeof *d->counts);
-    if (!d->counts) {
-        free(counts);
-        return pv_error_set(PV_ERR_NOMEM, "out of memory");
-    }
+    if (!(rows = calloc(n ? n : 1, sizeof *rows)))
+        goto nomem;
+    n = 0;
     d->insns = 0;
     for (uint32_t i = 0; i < b->ninfo; i++) {
         if (!counts[i])
             continue;
         const pve_binfo *in = &b->info[i];
-        pv_block_count *c = &d->counts[d->ncounts++];
-        c->object = in->obj;
-        c->addr = in->link;
-        c->ninsns = in->ninsns;
-        c->count = counts[i];
+        row *r = &rows[n++];
+        r->info = i;
+        r->c.object = in->obj;
+        r->c.addr = in->link;
+        r->c.ninsns = in->ninsns;
+        r->c.count = counts[i];
         uint64_t ins = (uint64_t)in->ninsns * counts[i];
         d->insns += ins;
         pv_mix64_add_scaled(&d->mix, &in->mix, counts[i]);
@@ -344,16 +385,28 @@ int pve_blocks_result(pv_emu *e, pv_dynamic *d)
             pv_mix64_add_scaled(&d->target_mix, &in->mix, counts[i]);
         }
     }
-    free(counts);
-    /* merge rows for the same block (a block retranslated after its code was remapped) */
-    qsort(d->counts, d->ncounts, sizeof *d->counts, cmp_count);
-    uint32_t w = 0;
-    for (uint32_t i = 0; i < d->ncounts; i++) {
-        if (w && !cmp_count(&d->counts[w - 1], &d->counts[i]))
-            d->counts[w - 1].count += d->counts[i].count;
-        else
-            d->counts[w++] = d->counts[i];
+    /* sorted by object and address; one row per block (a block retranslated after its code was
+     * remapped has two entries) */
+    qsort(rows, n, sizeof *rows, cmp_count);
+    if (!(d->counts = calloc(n ? n : 1, sizeof *d->counts)))
+        goto nomem;
+    d->ncounts = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (d->ncounts && !cmp_count(&rows[i - 1], &rows[i])) {
+            d->counts[d->ncounts - 1].count += rows[i].c.count;
+        } else {
+            d->counts[d->ncounts++] = rows[i].c;
+        }
+        rowof[rows[i].info] = d->ncounts - 1;
     }
-    d->ncounts = w;
-    return PV_OK;
+    *row_of_info = rowof;
+    rowof = NULL;
+    goto done;
+nomem:
+    rc = pv_error_set(PV_ERR_NOMEM, "out of memory");
+done:
+    free(counts);
+    free(rowof);
+    free(rows);
+    return rc;
 }

@@ -175,8 +175,13 @@ int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
         rc = pv_error_set(PV_ERR_BACKEND, "emulator: cannot select the qemu64 CPU model: %s", uc_strerror(err));
         goto fail;
     }
-    if (getenv("PVE_BENCH_VTLB"))
-        uc_ctl_tlb_mode(e->uc, UC_TLB_VIRTUAL);
+    /* Unicorn's default 1 GiB translation buffer makes every flush of the translation cache cost
+     * 160 ms (measured: the flush is proportional to the buffer); 64 MiB holds the translations
+     * of any program measured here, and a flush costs about 4 ms (docs/emulator.md). */
+    if ((err = uc_ctl_set_tcg_buffer_size(e->uc, 64u << 20))) {
+        rc = pv_error_set(PV_ERR_BACKEND, "emulator: cannot size the translation buffer: %s", uc_strerror(err));
+        goto fail;
+    }
     /* Linux's initial state for a process, which Unicorn's reset does not give: SSE state enabled for
      * fxsave/fxrstor (CR4.OSFXSR, OSXMMEXCPT: without them the lazy-binding trampoline loses the
      * XMM argument registers), the default x87 control word and MXCSR. */
@@ -190,6 +195,8 @@ int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
         (rc = pve_fs_init(e)) || (rc = pve_threads_init(e)))
         goto fail;
     if ((rc = pve_load(e)))
+        goto fail;
+    if ((rc = pve_cache_setup(e)))
         goto fail;
     const char *nc = getenv("PVE_BENCH_HOOK");
     void *bh = (void *)pve_hook_block;
@@ -276,6 +283,7 @@ static void end_on_error(pv_emu *e, uc_err err)
 static int copy_result(pv_emu *e, pv_dynamic **out)
 {
     int rc = PV_OK;
+    uint32_t *rowof = NULL;
     pv_dynamic *d = calloc(1, sizeof *d);
     if (!d)
         return pv_error_set(PV_ERR_NOMEM, "out of memory");
@@ -293,7 +301,7 @@ static int copy_result(pv_emu *e, pv_dynamic **out)
                 !(d->params[i].value = strdup(e->opts.params[i].value)))
                 goto nomem;
     }
-    if ((rc = pve_blocks_result(e, d)))
+    if ((rc = pve_blocks_result(e, d, &rowof)))
         goto done;
     if (!(d->objects = calloc(e->nobjs ? e->nobjs : 1, sizeof *d->objects)))
         goto nomem;
@@ -307,6 +315,8 @@ static int copy_result(pv_emu *e, pv_dynamic **out)
     d->mem_touched = pve_mem_touched(e);
     d->heap_peak = e->mem.brk_peak - e->mem.brk_start;
     d->stack_peak = pve_mem_stack_depth(e);
+    if ((rc = pve_cache_result(e, d, rowof)))
+        goto done;
     d->io_bytes_read = e->io_read;
     d->io_bytes_written = e->io_written;
     d->io_files_opened = e->files_opened;
@@ -338,6 +348,7 @@ static int copy_result(pv_emu *e, pv_dynamic **out)
 nomem:
     rc = pv_error_set(PV_ERR_NOMEM, "out of memory");
 done:
+    free(rowof);
     pv_dynamic_free(d);
     return rc;
 }
@@ -375,6 +386,13 @@ int pv_emu_run(pv_emu *e, pv_dynamic **out)
         if (e->timed_out) {
             pve_end(e, "limit:time", -1, "time limit reached after %.1f s (--timeout)", e->opts.timeout);
             break;
+        }
+        if (e->stop == PVE_STOP_HOOKS) {
+            if (pve_cache_apply_hooks(e)) {
+                pve_end(e, "fault", -1, "%s", pv_error_last());
+                break;
+            }
+            continue;
         }
         if (e->stop == PVE_STOP_SWITCH) {
             if (pve_schedule(e))
@@ -433,6 +451,7 @@ void pv_emu_free(pv_emu *e)
         uc_close(e->uc);
     pve_mem_fini(e);
     pve_blocks_fini(e);
+    pve_cache_fini(e);
     pve_fs_fini(e);
     if (e->made_scratch && !e->opts.keep_scratch && e->scratch[0])
         nftw(e->scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -13,6 +13,9 @@
 #include "prevision/analyzer.h"
 #include "prevision/emulator.h"
 
+#include "cachesim.h"
+#include "sampling.h"
+
 #define PVE_PAGE 4096ull
 #define PVE_PAGE_DOWN(x) ((uint64_t)(x) & ~(PVE_PAGE - 1))
 #define PVE_PAGE_UP(x) (((uint64_t)(x) + PVE_PAGE - 1) & ~(PVE_PAGE - 1))
@@ -122,7 +125,9 @@ typedef struct pve_blocks {
     uint32_t shift;     /* 64 - log2(capacity): the hash keeps the top bits */
     uint64_t used;
     pve_binfo *info;
+    pve_cache_counts *cc;  /* per info entry, while a cache is simulated (NULL otherwise) */
     uint32_t ninfo, capinfo;
+    pve_slot *cur;         /* the block running now (set by the hook; for the memory hook's attribution) */
     pv_decoder *dec;
 } pve_blocks;
 
@@ -195,6 +200,7 @@ typedef struct pve_thread {
 enum {
     PVE_STOP_NONE = 0,
     PVE_STOP_SWITCH,      /* the current thread yields the CPU (quantum, blocking, exit) */
+    PVE_STOP_HOOKS,       /* a sampled cache window opens or closes: add or remove the memory hook */
     PVE_STOP_END,         /* the run is over: end_reason is set */
 };
 
@@ -213,7 +219,7 @@ typedef struct pve_refused {
 struct pv_emu {
     pv_emu_options opts;
     uc_engine *uc;
-    uc_hook h_block, h_syscall, h_invalid, h_intr;
+    uc_hook h_block, h_syscall, h_invalid, h_intr, h_mem;
 
     /* hot: the block hook reads these */
     pve_blocks blk;
@@ -268,6 +274,13 @@ struct pv_emu {
     int64_t sleep_ns;           /* virtual time added by sleeps and timeouts (deterministic mode) */
     uint64_t rng;               /* splitmix64 state for deterministic random bytes */
 
+    /* cache simulation */
+    pve_cache *cache;
+    pve_sampler *sampler;
+    int mem_hooked;             /* the memory hook is installed */
+    int want_mem_hook;          /* what the sampler asks for; applied between uc_emu_start calls */
+    int hook_zombie;            /* the memory hook was deleted: stop once more to flush its translations */
+
     /* fault details */
     uint64_t fault_addr;
     int fault_type;
@@ -315,13 +328,24 @@ void pve_mem_host_wrote(pv_emu *e, uint64_t addr, uint64_t len);
 /* loader.c */
 int pve_load(pv_emu *e);
 
+/* cache.c */
+int pve_cache_setup(pv_emu *e);
+void pve_cache_fini(pv_emu *e);
+/* Install or remove the memory hook to match want_mem_hook (flushing translations). */
+int pve_cache_apply_hooks(pv_emu *e);
+int pve_cache_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_info);
+
 /* blocks.c */
 int pve_blocks_init(pv_emu *e);
 void pve_blocks_fini(pv_emu *e);
 void pve_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 void pve_blocks_event(pv_emu *e);
 void pve_blocks_retire(pv_emu *e, uint64_t lo, uint64_t hi);
-int pve_blocks_result(pv_emu *e, pv_dynamic *d);
+/* Fill the counts, totals and mixes of @p d; *row_of_info receives, per block info entry, its
+ * row in d->counts or PV_NONE (malloc()ed: free it). */
+int pve_blocks_result(pv_emu *e, pv_dynamic *d, uint32_t **row_of_info);
+/* Index into info of the block in slot @p s. */
+uint32_t pve_blocks_info_of(pv_emu *e, const pve_slot *s);
 
 /* syscall.c */
 void pve_hook_syscall(uc_engine *uc, void *ud);
