@@ -103,6 +103,23 @@ expect_in "$PV_TMP/err" "--allow-read /nonexistent/pv"
 expect_exit 0 "$PREVISION" profile --help
 expect_in "$PV_TMP/out" "usage: prevision profile"
 
+# Caches: per-level figures in the summary and the profile, a callgrind file callgrind_annotate reads.
+expect_exit 0 "$PREVISION" profile --cache=sampled -o "$PV_TMP/c.json" --callgrind-out "$PV_TMP/cg.out" -- "$S/stream" 100000
+expect_in "$PV_TMP/err" "caches        "
+expect_in "$PV_TMP/err" "estimated from"
+expect_in "$PV_TMP/err" "cache geometry: L1d"
+expect_in "$PV_TMP/c.json" '"sampled_fraction"'
+expect_true "the profile with cache figures passes python3-jsonschema" validate_schema "$PV_TMP/c.json"
+if command -v callgrind_annotate >/dev/null; then
+    expect_true "callgrind_annotate reads --callgrind-out" sh -c "callgrind_annotate '$PV_TMP/cg.out' | grep -q 'PROGRAM TOTALS'"
+fi
+expect_exit 0 "$PREVISION" profile --cache=full -- "$S/qsort" 2000
+expect_in "$PV_TMP/err" "misses"
+expect_exit 2 "$PREVISION" profile --cache=sometimes -- "$S/qsort" 2000
+expect_in "$PV_TMP/err" "not off, full or sampled"
+expect_exit 2 "$PREVISION" profile --machine "$PV_TMP/m.json" -- "$S/qsort" 2000
+expect_in "$PV_TMP/err" "use it with --cache"
+
 # Real Debian programs compress a file given with --allow-read, byte for byte as natively.
 head -c 300000 /usr/lib/x86_64-linux-gnu/libc.so.6 >"$PV_TMP/input.bin"
 for prog in gzip bzip2 xz; do
