@@ -420,6 +420,8 @@ const char *pv_emu_end_message(const pv_emu *e) { return e ? e->end_msg : ""; }
 
 const char *pv_emu_scratch_dir(const pv_emu *e) { return e ? e->scratch : ""; }
 
+const char *pv_emu_program(const pv_emu *e) { return e && e->exe_path ? e->exe_path : ""; }
+
 int pv_emu_target(const pv_emu *e, pv_target *t)
 {
     memset(t, 0, sizeof *t);

@@ -145,6 +145,9 @@ int pv_emu_run(pv_emu *emu, pv_dynamic **out);
  */
 const char *pv_emu_end_message(const pv_emu *emu);
 
+/** @return the canonical path of the program being run (owned by @p emu). */
+const char *pv_emu_program(const pv_emu *emu);
+
 /** @return the scratch directory of the run (owned by @p emu). */
 const char *pv_emu_scratch_dir(const pv_emu *emu);
 

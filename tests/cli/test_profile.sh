@@ -14,6 +14,8 @@ expect_exit 0 "$PREVISION" profile -- "$S/qsort" 5000
 expect_true "guest stdout passes through unchanged" cmp -s "$PV_TMP/out" "$PV_TMP/native"
 expect_in "$PV_TMP/err" "the program exited with status 0"
 expect_in "$PV_TMP/err" "instructions"
+expect_in "$PV_TMP/err" "hottest functions:"
+expect_in "$PV_TMP/err" "hottest loops (program):"
 expect_in "$PV_TMP/err" "hottest blocks:"
 expect_in "$PV_TMP/err" "quicksort"
 expect_in "$PV_TMP/err" "qsort.c:"
@@ -30,7 +32,13 @@ assert d["end_reason"] == "exit" and d["exit_code"] == 0
 assert 0 < d["target_insns"] <= d["insns"]
 assert d["objects"][0]["target"] is True
 assert sum(c[2] * c[3] for c in d["block_counts"]) == d["insns"]
+p = json.load(open(sys.argv[1]))
+assert any(f["name"] == "quicksort" for f in p["functions"]), "static profile joined"
+assert p["loops"] and p["target"]["sha256"]
 PY
+expect_exit 0 "$PREVISION" profile --no-analyze -o "$PV_TMP/n.json" -- "$S/qsort" 5000
+expect_true "--no-analyze: the dynamic section alone" python3 -c "
+import json; p = json.load(open('$PV_TMP/n.json')); assert not p['functions'] and p['dynamic']"
 # --json: the profile alone on stdout, the guest's stdout on stderr.
 expect_exit 0 "$PREVISION" profile --json -- "$S/qsort" 5000
 expect_true "--json stdout is one JSON document" python3 -c "import json; json.load(open('$PV_TMP/out'))"
