@@ -17,14 +17,15 @@ trap 'rm -rf "$TMP"' EXIT
 head -c 4000000 /usr/lib/x86_64-linux-gnu/libc.so.6 > "$TMP/input.bin"
 # name|command (run from $TMP)
 PROGS=(
-  "matmul 160|$PWD/$S/matmul 160"
-  "sha256 4096|$PWD/$S/sha256 4096"
-  "qsort 400000|$PWD/$S/qsort 400000"
-  "hashmap 300000|$PWD/$S/hashmap 300000"
+  "qsort 2000000|$PWD/$S/qsort 2000000"
+  "hashmap 2000000|$PWD/$S/hashmap 2000000"
+  "ptrchase 500000|$PWD/$S/ptrchase 500000"
   "bintrees 16|$PWD/$S/bintrees 16"
-  "stream 400000|$PWD/$S/stream 400000"
+  "matmul 400|$PWD/$S/matmul 400"
+  "sha256 16384|$PWD/$S/sha256 16384"
   "gzip -c 4MB|gzip -c input.bin"
   "bzip2 -c 4MB|bzip2 -c input.bin"
+  "xz -c 4MB|xz -c input.bin"
 )
 cpu() { # cpu CMD...: user+sys seconds of CMD
     /usr/bin/time -f "%U %S" -o "$TMP/time" "$@" >/dev/null 2>&1

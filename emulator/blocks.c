@@ -197,7 +197,7 @@ static __attribute__((noinline, cold)) void hook_event(pv_emu *e, pve_slot *s, u
                 (unsigned long long)e->icount, (unsigned long long)e->opts.max_insns);
         return;
     }
-    if (e->timed_out) {
+    if (__atomic_load_n(&e->timed_out, __ATOMIC_ACQUIRE)) {
         undo(e, s, addr);
         pve_end(e, "limit:time", -1, "time limit reached after %.1f s (--timeout)", e->opts.timeout);
         return;
@@ -294,7 +294,7 @@ static void recompute(pv_emu *e)
         at = e->run_start + e->quantum;
     if (e->sampler && e->sampler->next < at)
         at = e->sampler->next;
-    if (e->timed_out || e->stop || e->hook_zombie)
+    if (__atomic_load_n(&e->timed_out, __ATOMIC_RELAXED) || e->stop || e->hook_zombie)
         at = 0;
     e->event_at = at;
 }

@@ -235,7 +235,7 @@ struct pv_emu {
     char end_reason[32];
     char end_msg[1024];
     int exit_code;
-    volatile int timed_out;
+    int timed_out;        /* set by the watchdog thread (atomic accesses) */
 
     /* program */
     char *exe_path;       /* canonical host path of the program */
