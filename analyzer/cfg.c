@@ -577,8 +577,18 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
         uint32_t n = ne;
         uint64_t *jtt = NULL;
         if (jt) {
+            /* The table ends at its first entry that is not an instruction
+             * of this function: a bound taken from the wrong compare reads
+             * past the table into whatever follows. */
             jtt = s->jtt + jt->first;
-            n = sort_unique(jtt, jt->n);
+            uint32_t valid = 0;
+            while (valid < jt->n && (s->mark[jtt[valid] - addr] & 1))
+                valid++;
+            n = sort_unique(jtt, valid);
+            if (!n) {
+                jt = NULL;
+                k->flags |= PV_BLOCK_UNRESOLVED;
+            }
         }
         if (n) {
             if (!(k->succ = malloc(n * sizeof *k->succ)))

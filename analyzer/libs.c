@@ -2,6 +2,7 @@
  * cost model decides device eligibility from (libm, BLAS/LAPACK, FFTW,
  * OpenMP, pthreads, CUDA, OpenCL, XRT, MPI, crypto, compression...), and
  * the names of functions that never return. */
+#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,6 +238,22 @@ int pva_build_libraries(const pva_elf *e, pv_profile *p)
         /* A libc-family function from libc stays libc (sem_ and friends aside). */
         if (add_import(&v, &n, &cap, lib ? lib : "(unresolved)", group, im->name))
             goto nomem;
+    }
+    /* A static binary links its libraries in: their defined functions say
+     * which families it uses (cblas_dgemm, GOMP_parallel, cudaMalloc...).
+     * libc's and the C++ runtime's own are left out: every binary has them. */
+    if (!e->nneeded && !e->has_dynamic) {
+        for (uint32_t i = 0; i < e->nsyms; i++) {
+            int g = pv_libgroup_of_symbol(e->syms[i].name);
+            if (g < 0 || g == PV_LIBGROUP_LIBC || g == PV_LIBGROUP_CXX || e->syms[i].bind == STB_LOCAL)
+                continue;
+            int dup = 0;
+            for (uint32_t k = 0; k < n && !dup; k++)
+                for (uint32_t m = 0; m < v[k].n && !dup; m++)
+                    dup = !strcmp(v[k].imports[m], e->syms[i].name);
+            if (!dup && add_import(&v, &n, &cap, "(linked statically)", (uint32_t)g, e->syms[i].name))
+                goto nomem;
+        }
     }
     if (n) {
         p->libraries = calloc(n, sizeof *p->libraries);

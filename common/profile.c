@@ -406,6 +406,18 @@ static void w_dynamic(writer *w, const pv_dynamic *d)
         pv_sb_putc(b, '}');
     }
     pv_sb_putc(b, ']');
+    if (d->has_branches) {
+        const pv_branch_stats *br = &d->branches;
+        w_key(w, &first, "branches");
+        pv_sb_puts(b, "{\"model\":");
+        pv_sb_json_str(b, br->model);
+        pv_sb_printf(b, ",\"cond\":%llu,\"cond_miss\":%llu,\"indirect\":%llu,\"indirect_miss\":%llu,",
+                     (unsigned long long)br->cond, (unsigned long long)br->cond_miss,
+                     (unsigned long long)br->indirect, (unsigned long long)br->indirect_miss);
+        pv_sb_puts(b, "\"sampled_fraction\":");
+        pv_sb_double(b, br->sampled_fraction);
+        pv_sb_putc(b, '}');
+    }
     w_key(w, &first, "refused_syscalls");
     pv_sb_putc(b, '[');
     for (uint32_t i = 0; i < d->nrefused; i++) {
@@ -887,6 +899,16 @@ static int r_dynamic(reader *r, const json_t *j, pv_dynamic **out)
     d->io_bytes_written = ju(io, "bytes_written");
     d->io_files_opened = ju(io, "files_opened");
     d->syscalls = ju(io, "syscalls");
+    const json_t *br = json_object_get(j, "branches");
+    if (br) {
+        d->has_branches = 1;
+        snprintf(d->branches.model, sizeof d->branches.model, "%s", json_string_value(json_object_get(br, "model")));
+        d->branches.cond = ju(br, "cond");
+        d->branches.cond_miss = ju(br, "cond_miss");
+        d->branches.indirect = ju(br, "indirect");
+        d->branches.indirect_miss = ju(br, "indirect_miss");
+        d->branches.sampled_fraction = json_number_value(json_object_get(br, "sampled_fraction"));
+    }
     const json_t *cache = json_object_get(j, "cache");
     d->ncaches = (uint32_t)json_array_size(cache);
     ALLOC_ARRAY(d->caches, d->ncaches);

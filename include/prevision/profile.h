@@ -233,6 +233,20 @@ typedef struct pv_refused {
     uint64_t count;
 } pv_refused;
 
+/**
+ * Simulated branch prediction over a dynamic run (the emulator replays
+ * every executed branch through a predictor model, as cachegrind's
+ * --branch-sim does). Present when pv_dynamic.has_branches is 1.
+ */
+typedef struct pv_branch_stats {
+    char model[32];          /**< predictor simulated, e.g. "gshare-16k" */
+    uint64_t cond;           /**< conditional branches executed */
+    uint64_t cond_miss;      /**< of those, mispredicted */
+    uint64_t indirect;       /**< indirect jumps and calls executed (returns excluded) */
+    uint64_t indirect_miss;  /**< of those, target mispredicted */
+    double sampled_fraction; /**< fraction of branches simulated (1 = all); counts are as simulated */
+} pv_branch_stats;
+
 /** Per-thread work. */
 typedef struct pv_thread_stats {
     uint32_t tid;
@@ -276,6 +290,8 @@ typedef struct pv_dynamic {
     /** NULL, or ncounts entries: block_cache[i] holds the cache figures of
      *  counts[i] for the ncaches levels (ncaches <= PV_CACHE_MAX_LEVELS). */
     pv_block_cache *block_cache;
+    int has_branches;        /**< 1 when @ref branches holds a branch simulation */
+    pv_branch_stats branches;
 } pv_dynamic;
 
 /** A demand profile. Zero-initialize, or use pv_profile_new(). */

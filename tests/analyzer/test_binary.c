@@ -176,6 +176,14 @@ static void structure_and_round_trip(void **state)
         assert_true(b->addr >= f->addr && b->addr + b->size <= f->addr + f->size);
         assert_true(b->ninsns >= 1);
         total += b->ninsns;
+        /* Every edge but a tail call lands on a block of the same function. */
+        for (uint32_t e = 0; e < b->nsucc; e++) {
+            if (b->succ[e].kind == PV_EDGE_TAILCALL)
+                continue;
+            uint32_t t = pv_profile_find_block(p, b->succ[e].target);
+            assert_int_not_equal(t, PV_NONE);
+            assert_int_equal(p->blocks[t].func, b->func);
+        }
     }
     assert_int_equal(total, p->ninsns);
     for (uint32_t i = 1; i < p->nfunctions; i++)

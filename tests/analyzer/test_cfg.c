@@ -168,9 +168,41 @@ static void noreturn_calls(void **state)
     pv_profile_free(p);
 }
 
+/* A static binary: kind "static", and the families of the libraries linked in. */
+static void static_binary(void **state)
+{
+    (void)state;
+    char path[256], cmd[1024];
+    snprintf(path, sizeof path, "%s/st.c", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("#include <pthread.h>\n#include <math.h>\n#include <stdio.h>\n"
+          "static void *run(void *a) { return a; }\n"
+          "int main(int argc, char **argv) { pthread_t t; pthread_create(&t, 0, run, argv);"
+          " pthread_join(t, 0); printf(\"%f\\n\", sqrt((double)argc)); return 0; }\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cc -O2 -static -o '%s/st' '%s' -lm -lpthread 2>/dev/null", dir, path);
+    if (system(cmd) != 0)
+        skip();
+    pv_profile *p = load("st");
+    assert_string_equal(p->target.kind, "static");
+    assert_false(p->target.stripped);
+    int threads = 0;
+    for (uint32_t i = 0; i < p->nlibraries; i++)
+        for (uint32_t k = 0; k < p->libraries[i].nimports; k++)
+            if (!strcmp(p->libraries[i].imports[k], "pthread_create")) {
+                assert_int_equal(p->libraries[i].group, PV_LIBGROUP_PTHREADS);
+                assert_string_equal(p->libraries[i].soname, "(linked statically)");
+                threads = 1;
+            }
+    assert_true(threads);
+    assert_true(p->nfunctions > 100);
+    pv_profile_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(jump_table_pic), cmocka_unit_test(jump_table_absolute),
-                                       cmocka_unit_test(noreturn_calls)};
+                                       cmocka_unit_test(noreturn_calls), cmocka_unit_test(static_binary)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

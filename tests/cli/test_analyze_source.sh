@@ -12,6 +12,8 @@ expect_in "$PV_TMP/out" "for loop, lines 10-11, k: trip n (n^3 in all)"
 expect_in "$PV_TMP/out" "work: n^3 iterations of innermost loop bodies"
 expect_in "$PV_TMP/out" "operations: 2*n^3 flops (n^3 fused multiply-adds)"
 expect_in "$PV_TMP/out" "allocation line 25, malloc: 8*n^2 B"
+expect_in "$PV_TMP/out" "heap: 24*n^2 B allocated per call"
+expect_in "$PV_TMP/out" "program (main and what it calls, per run): work n^3 + n^2 + n iterations; 2*n^3 + 2*n^2 + n flops (n^3 fused multiply-adds)"
 expect_in "$PV_TMP/out" "5 loops (5 with a trip count), 3 allocations"
 expect_lines "$PV_TMP/err" 0
 
@@ -80,7 +82,7 @@ assert p['source']['unmatched_binary_loops'] == []"
     expect_in "$PV_TMP/out" "parallel: pthread_create(integrate) line 37, up to t threads"
 fi
 expect_exit 0 "$PREVISION" analyze --source --no-ir "$PV_SOURCE_DIR/samples/stream.c" "$PV_SAMPLES_DIR/matmul"
-expect_in "$PV_TMP/out" "binary loop(s) with no source loop (in files not analyzed"
+expect_in "$PV_TMP/out" "in main (matmul.c:10): in a file not analyzed"
 expect_exit 2 "$PREVISION" analyze --source --no-ir "$matmul" "$matmul"
 expect_in "$PV_TMP/err" "not an ELF"
 expect_exit 2 "$PREVISION" analyze --source -p "$PV_TMP" "$PV_SAMPLES_DIR/matmul" "$PV_SAMPLES_DIR/stream"

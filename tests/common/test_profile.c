@@ -107,6 +107,8 @@ static pv_profile *make_profile(void)
     d->end_reason = strdup("exit");
     d->emu_seconds = 0.125;
     d->deterministic = 1;
+    d->has_branches = 1;
+    d->branches = (pv_branch_stats){"gshare-16k", 1000, 37, 50, 4, 0.5};
     p->dynamic = d;
     p->source = json_pack("{s:[{s:s,s:i}]}", "loops", "trip", "n", "line", 11);
     p->scaling = json_pack("[{s:s,s:s,s:s}]", "metric", "insns", "param", "n", "model", "2*n^3");
@@ -161,6 +163,8 @@ static void assert_profiles_equal(const pv_profile *a, const pv_profile *b)
     assert_string_equal(d->caches[0].name, e->caches[0].name);
     assert_true(d->caches[0].sampled_fraction == e->caches[0].sampled_fraction);
     assert_true(d->caches[0].misses_ci95 == e->caches[0].misses_ci95);
+    assert_int_equal(d->has_branches, e->has_branches);
+    assert_memory_equal(&d->branches, &e->branches, sizeof(pv_branch_stats));
     assert_string_equal(d->refused[0].name, e->refused[0].name);
     assert_int_equal(d->exit_code, e->exit_code);
     assert_string_equal(d->params[0].value, e->params[0].value);
@@ -265,6 +269,10 @@ static void rejects_bad_fields(void **state)
     expect_rejected("\"libraries\":[", "\"libs\":[", PV_ERR_FORMAT, "$.libraries: required field is missing");
     expect_rejected("\"fp_fma\":8000000000", "\"fp_fmaa\":8000000000", PV_ERR_FORMAT, "$.dynamic.mix.fp_fmaa");
     expect_rejected("[0,4096,5,40000]", "[3,4096,5,40000]", PV_ERR_FORMAT, "$.dynamic.block_counts[0][0]");
+    expect_rejected("\"cond_miss\":37", "\"cond_miss\":\"37\"", PV_ERR_FORMAT,
+                    "$.dynamic.branches.cond_miss: expected integer, got string");
+    expect_rejected("\"model\":\"gshare-16k\"", "\"modle\":\"gshare-16k\"", PV_ERR_FORMAT,
+                    "$.dynamic.branches");
     expect_rejected("\"blocks\":[0]", "\"blocks\":[9]", PV_ERR_FORMAT, "$.loops[0].blocks[0]");
     expect_rejected("\"callees\":[1]", "\"callees\":[2]", PV_ERR_FORMAT, "$.functions[0].callees[0]");
     expect_rejected("\"schema_version\":1", "\"schema_version\":2", PV_ERR_VERSION, "version 2");
