@@ -27,7 +27,8 @@ check: deps build
 
 asan: deps
 	$(MAKE) BUILD=build-asan CMAKE_FLAGS="-DPV_SANITIZE=ON" build
-	cd build-asan && ctest --output-on-failure -j $(JOBS)
+	cd build-asan && LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+		UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 install: build
 	cmake --install $(BUILD)

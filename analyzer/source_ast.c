@@ -153,7 +153,7 @@ typedef struct walk {
     CXFile mainfile;
     char *func;      /* current function name (owned) */
     unsigned func_line, func_end_line;
-    unsigned func_first_loop, func_first_alloc;
+    unsigned func_first_loop, func_first_alloc, func_first_callsite;
     size_t func_first_par, func_first_call;
     frame stack[256];
     unsigned depth;
@@ -592,6 +592,8 @@ static int expr_poly(walk *w, CXCursor c, pv_poly *out, int mode, const char **w
             *why = "unexpected expression shape";
             return 0;
         }
+        if (op == CXBinaryOperator_Assign) /* i = s = 0: the value assigned */
+            return expr_poly(w, ks.c[1], out, mode, why);
         if (op != CXBinaryOperator_Add && op != CXBinaryOperator_Sub && op != CXBinaryOperator_Mul &&
             op != CXBinaryOperator_Div && op != CXBinaryOperator_Shl && op != CXBinaryOperator_Shr) {
             if (eval_int(c, &v)) /* constant bit arithmetic, e.g. (1 << 10) | 3 */
@@ -1262,7 +1264,7 @@ static int set_bound_vars(walk *w, src_loop *l, const namelist *vars)
 }
 
 /* Initial value of @p var: in the for header, else in the statement right
- * before the loop, else the parameter's value on entry. */
+ * before the loop, else its value when the loop starts (the variable itself). */
 static int initial_value(walk *w, src_loop *l, CXCursor init, CXCursor prev, const char *var)
 {
     CXCursor iv;
@@ -1274,10 +1276,8 @@ static int initial_value(walk *w, src_loop *l, CXCursor init, CXCursor prev, con
             set_reason(l, "initial value is not affine: %s", why);
         return 0;
     }
-    if (names_has(&w->params, var))
-        return !(w->rc = pv_poly_set_var(&l->lo, var));
-    set_reason(l, "no initial value for %s in the loop header or right before the loop", var);
-    return 0;
+    /* not set nearby: the count is in terms of the variable's value when the loop starts */
+    return !(w->rc = pv_poly_set_var(&l->lo, var));
 }
 
 /* Derive the raw trip count of a loop from its condition, initial value and
@@ -1686,6 +1686,8 @@ unknown:
     a->reason = strdup(why);
 }
 
+static void record_call(walk *w, CXCursor c, const char *name, unsigned line);
+
 static void walk_call(walk *w, CXCursor c)
 {
     CXString cs = clang_getCursorSpelling(c);
@@ -1739,6 +1741,8 @@ static void walk_call(walk *w, CXCursor c)
             if (w->stack[i].kind == FR_LOOP)
                 w->res->loops[w->stack[i].loop].has_longjmp = 1;
     const char *group = name[0] ? library_group(name) : NULL;
+    if (name[0] && !ak && !group && w->func && strcmp(name, "exit") && strcmp(name, "abort") && strcmp(name, "free"))
+        record_call(w, c, name, line);
     if (group && !strcmp(name, "pthread_create")) {
         json_t *o = json_object();
         int li = innermost_loop(w);
@@ -1897,6 +1901,7 @@ static void walk_vardecl(walk *w, CXCursor c)
 /* Functions                                                               */
 
 static void finish_function(walk *w, CXCursor fn);
+static void record_call(walk *w, CXCursor c, const char *name, unsigned line);
 
 static void walk_function(walk *w, CXCursor c)
 {
@@ -1912,6 +1917,7 @@ static void walk_function(walk *w, CXCursor c)
     w->func_end_line = loc_line(clang_getRangeEnd(clang_getCursorExtent(c)), NULL, NULL);
     w->func_first_loop = w->res->nloops;
     w->func_first_alloc = w->res->nallocs;
+    w->func_first_callsite = w->res->ncallsites;
     w->func_first_par = json_array_size(w->res->parallel);
     w->func_first_call = json_array_size(w->res->calls);
     w->depth = 0;
@@ -2231,9 +2237,69 @@ static void decide_loop(walk *w, int li)
     l->trip_known = !w->rc;
 }
 
-/* Iterations of a loop's body per call of its function: inner trip counts
- * summed over the outer loops' index ranges (Faulhaber). A count rounded up
- * by ceil(x/s) is averaged as x/s + (s-1)/(2s) and marked approximate. */
+/* Total of @p f (a per-iteration quantity inside loop @p li, -1 for none)
+ * over one call of the function: summed over each enclosing loop's index
+ * range (Faulhaber) when it depends on the index, else multiplied by the
+ * trip count. A count ceil(x/s) enters as its average x/s + (s-1)/(2s)
+ * (*approx set). With @p w, a variable of f that changes across the
+ * iterations of an enclosing loop (other than its index) stops the sum.
+ * Returns 1, or 0 with @p why. */
+int pva_source_nest_sum(const src_result *r, const void *walkp, int li, pv_poly *f, int *approx, char *why, size_t whysz)
+{
+    const walk *w = walkp;
+    pv_poly c, cnt;
+    pv_poly_init(&c);
+    pv_poly_init(&cnt);
+    int ok = 0;
+    for (int pi = li; pi >= 0; pi = r->loops[pi].parent) {
+        const src_loop *p = &r->loops[pi];
+        if (!p->trip_known) {
+            snprintf(why, whysz, "enclosing loop at line %u has an unknown trip count", p->line);
+            goto done;
+        }
+        if (w) {
+            /* a variable of f that the outer body changes (other than its index) makes the sum meaningless */
+            varcheck x = {w, pi, p->var, NULL, ""};
+            poly_idents(f, check_variant, &x);
+            if (x.hit) {
+                snprintf(why, whysz, "%s changes across iterations of the loop at line %u", x.hit, p->line);
+                goto done;
+            }
+        }
+        /* the index inside an atom (floor(i/2)) cannot be summed */
+        varcheck y = {w, pi, p->var, NULL, ""};
+        for (uint32_t t = 0; t < f->nterms && !y.hit; t++)
+            for (unsigned k = 0; k < f->terms[t].nfactors && !y.hit; k++)
+                if (strchr(f->terms[t].var[k], '('))
+                    var_idents(f->terms[t].var[k], mentions, &y);
+        if (y.hit) {
+            snprintf(why, whysz, "a rounded bound depends on %s, the index of the loop at line %u", p->var, p->line);
+            goto done;
+        }
+        int64_t ps = p->step < 0 ? -p->step : p->step;
+        int rc = pv_poly_copy(&cnt, &p->trip);
+        if (!rc && ps > 1 && p->trip_const < 0) {
+            *approx = 1;
+            if (!(rc = pv_poly_set_const(&c, ps - 1, 2 * ps)))
+                rc = pv_poly_add(&cnt, &cnt, &c);
+        }
+        if (!rc)
+            rc = p->var[0] && pv_poly_has_var(f, p->var) ? pv_poly_sum(f, f, p->var, &p->lo, p->step, &cnt)
+                                                       : pv_poly_mul(f, f, &cnt);
+        if (rc) {
+            snprintf(why, whysz, "%s", pv_error_last());
+            goto done;
+        }
+    }
+    ok = 1;
+done:
+    pv_poly_clear(&c);
+    pv_poly_clear(&cnt);
+    return ok;
+}
+
+/* Iterations of a loop's body per call of its function: its trip count
+ * summed over the enclosing loops (pva_source_nest_sum). */
 static void loop_total(walk *w, int li)
 {
     src_loop *l = &w->res->loops[li];
@@ -2253,55 +2319,132 @@ static void loop_total(walk *w, int li)
         if ((w->rc = pv_poly_set_const(&c, s - 1, 2 * s)) || (w->rc = pv_poly_add(&f, &f, &c)))
             goto done;
     }
-    for (int pi = l->parent; pi >= 0; pi = w->res->loops[pi].parent) {
-        src_loop *p = &w->res->loops[pi];
-        if (!p->trip_known) {
-            snprintf(buf, sizeof buf, "enclosing loop at line %u has an unknown trip count", p->line);
-            l->total_reason = strdup(buf);
-            goto done;
-        }
-        /* a variable of f that the outer body changes (other than its index) makes the sum meaningless */
-        varcheck x = {w, pi, p->var, NULL, ""};
-        poly_idents(&f, check_variant, &x);
-        if (x.hit) {
-            snprintf(buf, sizeof buf, "%s changes across iterations of the loop at line %u", x.hit, p->line);
-            l->total_reason = strdup(buf);
-            goto done;
-        }
-        /* the outer index inside an atom (floor(i/2)) cannot be summed */
-        varcheck y = {w, pi, p->var, NULL, ""};
-        int plain = pv_poly_has_var(&f, p->var);
-        for (uint32_t t = 0; t < f.nterms && !y.hit; t++)
-            for (unsigned k = 0; k < f.terms[t].nfactors && !y.hit; k++)
-                if (strchr(f.terms[t].var[k], '('))
-                    var_idents(f.terms[t].var[k], mentions, &y);
-        if (y.hit) {
-            snprintf(buf, sizeof buf, "a rounded bound depends on %s, the index of the loop at line %u", p->var, p->line);
-            l->total_reason = strdup(buf);
-            goto done;
-        }
-        int64_t ps = p->step < 0 ? -p->step : p->step;
-        pv_poly cnt;
-        pv_poly_init(&cnt);
-        int rc = pv_poly_copy(&cnt, &p->trip);
-        if (!rc && ps > 1 && p->trip_const < 0) {
-            l->total_approx = 1;
-            if (!(rc = pv_poly_set_const(&c, ps - 1, 2 * ps)))
-                rc = pv_poly_add(&cnt, &cnt, &c);
-        }
-        if (!rc)
-            rc = plain ? pv_poly_sum(&f, &f, p->var, &p->lo, p->step, &cnt) : pv_poly_mul(&f, &f, &cnt);
-        pv_poly_clear(&cnt);
-        if (rc) {
-            l->total_reason = strdup(pv_error_last());
-            goto done;
-        }
+    if (!pva_source_nest_sum(w->res, w, l->parent, &f, &l->total_approx, buf, sizeof buf)) {
+        l->total_reason = strdup(buf);
+        goto done;
     }
     l->total_known = 1;
     w->rc = pv_poly_copy(&l->total, &f);
 done:
     pv_poly_clear(&f);
     pv_poly_clear(&c);
+}
+
+/* Heap allocation kinds: what the program asks the allocator for. A wrapper
+ * call is counted through the wrapper's own site when calls are composed. */
+static int heap_kind(const char *k)
+{
+    return strcmp(k, "vla") && strcmp(k, "static") && strcmp(k, "stack") && strcmp(k, "wrapper");
+}
+
+/* The function's record: its work (iterations of innermost loop bodies) and
+ * heap bytes per call, its parameters and its call sites. */
+static void add_func(walk *w)
+{
+    src_result *r = w->res;
+    if (r->nfuncs == r->capfuncs) {
+        unsigned cap = r->capfuncs ? r->capfuncs * 2 : 16;
+        src_func *f = realloc(r->funcs, cap * sizeof *f);
+        if (!f) {
+            w->rc = PV_ERR_NOMEM;
+            return;
+        }
+        r->funcs = f;
+        r->capfuncs = cap;
+    }
+    src_func *f = &r->funcs[r->nfuncs];
+    memset(f, 0, sizeof *f);
+    for (int m = 0; m < M_N; m++) {
+        pv_poly_init(&f->own[m]);
+        pv_poly_init(&f->incl[m]);
+    }
+    r->nfuncs++;
+    f->name = strdup(w->func);
+    f->line = w->func_line;
+    f->end_line = w->func_end_line;
+    f->nloops = r->nloops - w->func_first_loop;
+    f->first_call = w->func_first_callsite;
+    f->ncalls = r->ncallsites - w->func_first_callsite;
+    f->has_facts = r->nloops > w->func_first_loop || r->nallocs > w->func_first_alloc ||
+                   json_array_size(r->parallel) > w->func_first_par || json_array_size(r->calls) > w->func_first_call;
+    if (!f->name || (w->params.n && !(f->params = calloc(w->params.n, sizeof *f->params)))) {
+        w->rc = PV_ERR_NOMEM;
+        return;
+    }
+    for (unsigned i = 0; i < w->params.n; i++)
+        if (!(f->params[f->nparams++] = strdup(w->params.v[i])))
+            w->rc = PV_ERR_NOMEM;
+    for (unsigned i = w->func_first_loop; i < r->nloops && !w->rc; i++) {
+        const src_loop *l = &r->loops[i];
+        if (!l->innermost)
+            continue;
+        if (!l->total_known || pv_poly_add(&f->own[M_WORK], &f->own[M_WORK], &l->total))
+            f->own_state[M_WORK] = MS_PARTIAL;
+        else
+            f->approx |= l->total_approx;
+    }
+    for (unsigned i = w->func_first_alloc; i < r->nallocs && !w->rc; i++) {
+        const src_alloc *a = &r->allocs[i];
+        if (!heap_kind(a->kind))
+            continue;
+        pv_poly t;
+        pv_poly_init(&t);
+        char why[200];
+        int approx = 0;
+        int ok = a->size_known && !pv_poly_copy(&t, &a->size) && pva_source_nest_sum(r, w, a->loop, &t, &approx, why, sizeof why) &&
+                 !pv_poly_add(&f->own[M_ALLOC], &f->own[M_ALLOC], &t);
+        if (!ok)
+            f->own_state[M_ALLOC] = MS_PARTIAL;
+        f->approx |= approx;
+        pv_poly_clear(&t);
+    }
+}
+
+/* A call to a function the sources may define: its arguments, for the
+ * composition of the callee's work in the caller's parameters. */
+static void record_call(walk *w, CXCursor c, const char *name, unsigned line)
+{
+    src_result *r = w->res;
+    if (r->ncallsites == r->capcallsites) {
+        unsigned cap = r->capcallsites ? r->capcallsites * 2 : 32;
+        src_call *k = realloc(r->callsites, cap * sizeof *k);
+        if (!k) {
+            w->rc = PV_ERR_NOMEM;
+            return;
+        }
+        r->callsites = k;
+        r->capcallsites = cap;
+    }
+    int na = clang_Cursor_getNumArguments(c);
+    if (na < 0)
+        na = 0;
+    if (na > 16)
+        na = 16;
+    src_call *k = &r->callsites[r->ncallsites];
+    memset(k, 0, sizeof *k);
+    k->callee = strdup(name);
+    k->line = line;
+    k->loop = innermost_loop(w);
+    k->args = calloc(na ? (size_t)na : 1, sizeof *k->args);
+    if (!k->callee || !k->args) {
+        free(k->callee);
+        free(k->args);
+        w->rc = PV_ERR_NOMEM;
+        return;
+    }
+    k->nargs = (unsigned)na;
+    r->ncallsites++;
+    for (unsigned i = 0; i < k->nargs && !w->rc; i++) {
+        src_arg *g = &k->args[i];
+        pv_poly_init(&g->poly);
+        CXCursor a = clang_Cursor_getArgument(c, i);
+        enum CXTypeKind tk = clang_getCanonicalType(clang_getCursorType(a)).kind;
+        const char *why;
+        if (((tk >= CXType_Bool && tk <= CXType_Int128) || tk == CXType_Enum) && expr_poly(w, a, &g->poly, EX_BOUND, &why))
+            g->kind = 1;
+        else if (tk == CXType_Pointer && spell_name(w, a, g->name, NULL))
+            g->kind = 2;
+    }
 }
 
 static void finish_function(walk *w, CXCursor fn)
@@ -2322,38 +2465,29 @@ static void finish_function(walk *w, CXCursor fn)
     }
     if (w->rc)
         return;
-    /* per-function record (work: iterations of innermost bodies) for functions with any fact */
-    if (r->nloops > w->func_first_loop || r->nallocs > w->func_first_alloc ||
-        json_array_size(r->parallel) > w->func_first_par || json_array_size(r->calls) > w->func_first_call) {
-        pv_poly work;
-        pv_poly_init(&work);
-        int known = 1, approx = 0;
-        for (unsigned i = w->func_first_loop; i < r->nloops; i++)
-            if (r->loops[i].innermost) {
-                if (!r->loops[i].total_known)
-                    known = 0;
-                else if (pv_poly_add(&work, &work, &r->loops[i].total) == PV_OK)
-                    approx |= r->loops[i].total_approx;
+    /* call-site arguments in the caller's parameters; one that changes across
+     * the iterations of a loop around the call (other than as its index) cannot
+     * be summed over that loop, and is dropped */
+    for (unsigned i = w->func_first_callsite; i < r->ncallsites; i++) {
+        src_call *cs = &r->callsites[i];
+        for (unsigned k = 0; k < cs->nargs; k++) {
+            src_arg *g = &cs->args[k];
+            if (g->kind == 1)
+                substitute(w, &g->poly);
+            for (int pi = cs->loop; pi >= 0 && g->kind; pi = r->loops[pi].parent) {
+                varcheck x = {w, pi, r->loops[pi].var, NULL, ""};
+                if (g->kind == 1)
+                    poly_idents(&g->poly, check_variant, &x);
                 else
-                    known = 0;
+                    check_variant(&x, g->name);
+                if (x.hit)
+                    g->kind = 0;
             }
-        json_t *o = json_object();
-        if (o) {
-            json_object_set_new(o, "name", json_string(w->func));
-            json_object_set_new(o, "file", json_string(r->file));
-            json_object_set_new(o, "line", json_integer(w->func_line));
-            json_object_set_new(o, "end_line", json_integer(w->func_end_line));
-            json_object_set_new(o, "loops", json_integer(r->nloops - w->func_first_loop));
-            char *s = pv_poly_str(&work);
-            if (s && work.nterms)
-                json_object_set_new(o, known ? "work" : "work_partial", json_string(s));
-            if (approx && work.nterms)
-                json_object_set_new(o, "work_approx", json_true());
-            free(s);
         }
-        json_add(w, r->functions, o);
-        pv_poly_clear(&work);
     }
+    add_func(w);
+    if (w->rc)
+        return;
     /* allocation wrapper: returns a pointer, allocates an amount in its parameters only */
     if (clang_getCursorResultType(fn).kind != CXType_Pointer || w->params.n > 8)
         return;
@@ -2631,8 +2765,10 @@ static int parse(void *index, const src_tu *tu, int *openmp, CXTranslationUnit *
     }
     if (*openmp)
         argv[n++] = PV_OPENMP_MACRO;
-    /* a warning is not a parse problem, even under -Werror */
-    argv[n++] = "-Wno-error";
+    /* Warnings are not parse problems, even under -Werror; and with all of
+     * them off clang skips the analyses behind some (the CFG-based
+     * -Wuninitialized, -Wunreachable-code...), work the facts do not need. */
+    argv[n++] = "-w";
     argv[n++] = "-working-directory";
     argv[n++] = tu->dir;
     argv[n++] = "-Qunused-arguments";
@@ -2686,8 +2822,7 @@ int pva_source_ast_tu(void *index, const src_tu *tu, src_result *res)
     res->parallel = json_array();
     res->calls = json_array();
     res->diagnostics = json_array();
-    res->functions = json_array();
-    if (!res->file || !res->parallel || !res->calls || !res->diagnostics || !res->functions) {
+    if (!res->file || !res->parallel || !res->calls || !res->diagnostics) {
         rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory", tu->file);
         goto done;
     }
@@ -2761,7 +2896,25 @@ void pva_source_result_free(src_result *r)
     json_decref(r->parallel);
     json_decref(r->calls);
     json_decref(r->diagnostics);
-    json_decref(r->functions);
+    for (unsigned i = 0; i < r->nfuncs; i++) {
+        src_func *f = &r->funcs[i];
+        free(f->name);
+        for (unsigned k = 0; k < f->nparams; k++)
+            free(f->params[k]);
+        free(f->params);
+        for (int m = 0; m < M_N; m++) {
+            pv_poly_clear(&f->own[m]);
+            pv_poly_clear(&f->incl[m]);
+        }
+    }
+    free(r->funcs);
+    for (unsigned i = 0; i < r->ncallsites; i++) {
+        for (unsigned k = 0; k < r->callsites[i].nargs; k++)
+            pv_poly_clear(&r->callsites[i].args[k].poly);
+        free(r->callsites[i].args);
+        free(r->callsites[i].callee);
+    }
+    free(r->callsites);
     free(r->file);
     memset(r, 0, sizeof *r);
 }

@@ -67,6 +67,46 @@ typedef struct src_alloc {
     char *reason;
 } src_alloc;
 
+/* Measures of a function, own (its loops) and with its callees. */
+enum { M_WORK, M_FLOPS, M_FMA, M_LOADED, M_STORED, M_ALLOC, M_N };
+/* State of a measure: complete, or a lower bound (some part unknown). */
+enum { MS_KNOWN = 0, MS_PARTIAL = 1 };
+
+/* An argument of a call site: an affine integer, a pointer variable (whose
+ * member chains rename the callee's), or unknown. */
+typedef struct src_arg {
+    uint8_t kind; /* 0 unknown, 1 poly, 2 name */
+    pv_poly poly;
+    char name[PV_POLY_NAMELEN];
+} src_arg;
+
+/* A call to a function that may be defined in the analyzed sources. */
+typedef struct src_call {
+    char *callee;
+    unsigned line;
+    int loop;      /* innermost loop around the call in the caller, -1 */
+    unsigned nargs;
+    src_arg *args;
+} src_call;
+
+/* A function definition. */
+typedef struct src_func {
+    char *name;
+    unsigned line, end_line, nloops;
+    char **params;
+    unsigned nparams;
+    int has_facts;      /* loops, allocations, parallelism or library calls: worth a record */
+    int approx;         /* a rounded count was averaged in its work */
+    pv_poly own[M_N];   /* per call, its own loops and allocation sites */
+    uint8_t own_state[M_N];
+    pv_poly incl[M_N];  /* with the functions it calls (composed in source_main.c) */
+    uint8_t incl_state[M_N];
+    int composed;       /* some callee contributed */
+    int incl_approx;    /* approx, or a callee's */
+    uint8_t mark;       /* composition: 0 new, 1 in progress, 2 done */
+    unsigned first_call, ncalls; /* its call sites in src_result.callsites */
+} src_func;
+
 /* What the AST pass found in one TU. */
 typedef struct src_result {
     char *file;
@@ -77,7 +117,10 @@ typedef struct src_result {
     json_t *parallel;    /* array */
     json_t *calls;       /* array */
     json_t *diagnostics; /* array */
-    json_t *functions;   /* array: per-function work */
+    src_func *funcs;     /* every function defined in the main file */
+    unsigned nfuncs, capfuncs;
+    src_call *callsites;
+    unsigned ncallsites, capcallsites;
     double parse_seconds;
 } src_result;
 
@@ -90,6 +133,14 @@ int pva_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const s
                     json_t *diags);
 
 void pva_source_result_free(src_result *r);
+
+/* Total over one call of its function of @p f, a quantity per iteration of
+ * loop @p li (-1: outside loops): summed or multiplied over the enclosing
+ * loops. @p walk: the AST pass's state, for the check that f's variables do
+ * not change across iterations; NULL once the walk is over (the caller
+ * ensured it). Sets *approx when a rounded count was averaged. Returns 1, or
+ * 0 with @p why. */
+int pva_source_nest_sum(const src_result *r, const void *walk, int li, pv_poly *f, int *approx, char *why, size_t whysz);
 
 /* Base name of a path (pointer into it). */
 const char *pva_source_basename(const char *path);

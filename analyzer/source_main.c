@@ -418,10 +418,6 @@ static json_t *alloc_json(const src_result *r, const src_alloc *a)
 /* Operations of a whole function call from the IR counts: each loop's
  * counts per source iteration (its own blocks, inner loops excluded) times
  * the loop's total iterations, summed over the function's loops. */
-typedef struct fops {
-    pv_poly flops, fma, bytes_loaded, bytes_stored;
-} fops;
-
 static int add_count(pv_poly *acc, const pv_poly *total, double count, json_int_t per)
 {
     if (count <= 0)
@@ -430,14 +426,213 @@ static int add_count(pv_poly *acc, const pv_poly *total, double count, json_int_
     return pv_poly_add_scaled(acc, acc, total, (int64_t)(count + 0.5), per > 0 ? per : 1);
 }
 
-static void set_poly(json_t *o, const char *key, const pv_poly *p)
+static void function_ops(src_result *r)
 {
-    if (!p->nterms)
+    for (unsigned k = 0; k < r->nfuncs; k++) {
+        src_func *f = &r->funcs[k];
+        for (unsigned i = 0; i < r->nloops; i++) {
+            src_loop *l = &r->loops[i];
+            if (!l->func || strcmp(l->func, f->name))
+                continue;
+            json_t *ir = pick_ir(l);
+            if (!ir)
+                continue; /* no IR loop: fully unrolled or folded into another */
+            if (!l->total_known) {
+                for (int m = M_FLOPS; m <= M_STORED; m++)
+                    f->own_state[m] = MS_PARTIAL;
+                continue;
+            }
+            json_t *c = json_object_get(ir, "counts");
+            json_int_t per = json_integer_value(json_object_get(ir, "source_iterations"));
+            double nfma = 0;
+            const char *prec;
+            json_t *v;
+            json_object_foreach(json_object_get(c, "fp"), prec, v) nfma += (double)json_integer_value(json_object_get(v, "fma"));
+            const double counts[] = {json_real_value(json_object_get(c, "flops")), nfma,
+                                     (double)json_integer_value(json_object_get(c, "load_bytes")),
+                                     (double)json_integer_value(json_object_get(c, "store_bytes"))};
+            for (int m = M_FLOPS; m <= M_STORED; m++)
+                if (add_count(&f->own[m], &l->total, counts[m - M_FLOPS], per))
+                    f->own_state[m] = MS_PARTIAL;
+        }
+    }
+}
+
+/* Composition of callees into callers, across translation units. */
+typedef struct fentry {
+    const char *name;
+    unsigned tu, idx;
+} fentry;
+
+typedef struct comp {
+    src_result *res;
+    fentry *tab; /* open addressing by name; several entries may share a name (static functions) */
+    size_t cap;
+} comp;
+
+static size_t name_slot(const char *s, size_t cap)
+{
+    size_t h = 5381;
+    for (; *s; s++)
+        h = h * 33 + (unsigned char)*s;
+    return h & (cap - 1);
+}
+
+/* The callee of a call from TU @p tu: a definition in the same TU first. */
+static src_func *find_callee(const comp *c, unsigned tu, const char *name, unsigned *ctu)
+{
+    src_func *any = NULL;
+    for (size_t h = name_slot(name, c->cap); c->tab[h].name; h = (h + 1) & (c->cap - 1)) {
+        const fentry *e = &c->tab[h];
+        if (strcmp(e->name, name))
+            continue;
+        src_func *f = &c->res[e->tu].funcs[e->idx];
+        if (e->tu == tu) {
+            *ctu = tu;
+            return f;
+        }
+        if (!any) {
+            any = f;
+            *ctu = e->tu;
+        }
+    }
+    return any;
+}
+
+static const char *chain_tail(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (*p == '.' || (*p == '-' && p[1] == '>'))
+            return p;
+    return NULL;
+}
+
+/* The callee's measure @p in, with its parameters bound to the call's
+ * arguments (an integer to its expression, a pointer's member chains to the
+ * argument's), into @p out. 0 when a variable cannot be bound. */
+static int bind_args(const src_func *g, const src_call *cs, const pv_poly *in, pv_poly *out)
+{
+    pv_poly tmpv;
+    pv_poly_init(&tmpv);
+    int ok = !pv_poly_copy(out, in);
+    /* each variable to a placeholder first, so that arguments naming other parameters are not substituted twice */
+    char vars[64][PV_POLY_NAMELEN];
+    int which[64];
+    unsigned nv = 0;
+    for (uint32_t t = 0; ok && t < in->nterms; t++)
+        for (unsigned k = 0; ok && k < in->terms[t].nfactors; k++) {
+            const char *v = in->terms[t].var[k];
+            int seen = 0;
+            for (unsigned i = 0; i < nv && !seen; i++)
+                seen = !strcmp(vars[i], v);
+            if (seen)
+                continue;
+            const char *tail = chain_tail(v);
+            size_t rl = tail ? (size_t)(tail - v) : strlen(v);
+            int j = -1;
+            for (unsigned p = 0; p < g->nparams && j < 0; p++)
+                if (strlen(g->params[p]) == rl && !strncmp(g->params[p], v, rl))
+                    j = (int)p;
+            if (j < 0 || (unsigned)j >= cs->nargs || nv == 64 || strchr(v, '(') ||
+                cs->args[j].kind != (tail ? 2 : 1)) {
+                ok = 0;
+                break;
+            }
+            snprintf(vars[nv], sizeof vars[nv], "%s", v);
+            which[nv++] = j;
+        }
+    for (unsigned i = 0; ok && i < nv; i++) {
+        char ph[8];
+        snprintf(ph, sizeof ph, "\x02%u", i);
+        ok = !pv_poly_set_var(&tmpv, ph) && !pv_poly_subst(out, out, vars[i], &tmpv);
+    }
+    for (unsigned i = 0; ok && i < nv; i++) {
+        char ph[8];
+        snprintf(ph, sizeof ph, "\x02%u", i);
+        const src_arg *a = &cs->args[which[i]];
+        if (a->kind == 1)
+            ok = !pv_poly_subst(out, out, ph, &a->poly);
+        else {
+            char nm[2 * PV_POLY_NAMELEN];
+            snprintf(nm, sizeof nm, "%s%s", a->name, chain_tail(vars[i]));
+            ok = strlen(nm) < PV_POLY_NAMELEN && !pv_poly_set_var(&tmpv, nm) && !pv_poly_subst(out, out, ph, &tmpv);
+        }
+    }
+    pv_poly_clear(&tmpv);
+    return ok;
+}
+
+static void compose(comp *c, unsigned tu, unsigned fi)
+{
+    src_result *r = &c->res[tu];
+    src_func *f = &r->funcs[fi];
+    if (f->mark == 2)
         return;
-    char *s = pv_poly_str(p);
-    if (s)
-        json_object_set_new(o, key, json_string(s));
-    free(s);
+    f->mark = 1;
+    f->incl_approx = f->approx;
+    for (int m = 0; m < M_N; m++) {
+        if (pv_poly_copy(&f->incl[m], &f->own[m]))
+            f->incl_state[m] = MS_PARTIAL;
+        f->incl_state[m] |= f->own_state[m];
+    }
+    for (unsigned k = 0; k < f->ncalls; k++) {
+        const src_call *cs = &r->callsites[f->first_call + k];
+        unsigned ct = 0;
+        src_func *g = find_callee(c, tu, cs->callee, &ct);
+        if (!g)
+            continue; /* not in the analyzed sources */
+        if (g->mark == 1) {
+            /* recursion: its count is not a polynomial */
+            for (int m = 0; m < M_N; m++)
+                f->incl_state[m] = MS_PARTIAL;
+            f->composed = 1;
+            continue;
+        }
+        compose(c, ct, (unsigned)(g - c->res[ct].funcs));
+        f->incl_approx |= g->incl_approx;
+        for (int m = 0; m < M_N; m++) {
+            if (!g->incl[m].nterms && g->incl_state[m] == MS_KNOWN)
+                continue;
+            f->composed = 1;
+            pv_poly t;
+            pv_poly_init(&t);
+            char why[200];
+            int approx = 0;
+            /* the callee's measure at this call, summed over the loops around it */
+            if (bind_args(g, cs, &g->incl[m], &t) && pva_source_nest_sum(r, NULL, cs->loop, &t, &approx, why, sizeof why) &&
+                !pv_poly_add(&f->incl[m], &f->incl[m], &t)) {
+                f->incl_state[m] |= g->incl_state[m];
+                f->incl_approx |= approx;
+            } else
+                f->incl_state[m] = MS_PARTIAL;
+            pv_poly_clear(&t);
+        }
+    }
+    f->mark = 2;
+}
+
+static int compose_all(src_result *res, unsigned ntus)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < ntus; i++)
+        n += res[i].nfuncs;
+    comp c = {res, NULL, 16};
+    while (c.cap < 2 * n + 2)
+        c.cap *= 2;
+    if (!(c.tab = calloc(c.cap, sizeof *c.tab)))
+        return pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
+    for (unsigned i = 0; i < ntus; i++)
+        for (unsigned k = 0; k < res[i].nfuncs; k++) {
+            size_t h = name_slot(res[i].funcs[k].name, c.cap);
+            while (c.tab[h].name)
+                h = (h + 1) & (c.cap - 1);
+            c.tab[h] = (fentry){res[i].funcs[k].name, i, k};
+        }
+    for (unsigned i = 0; i < ntus; i++)
+        for (unsigned k = 0; k < res[i].nfuncs; k++)
+            compose(&c, i, k);
+    free(c.tab);
+    return PV_OK;
 }
 
 /* Leading coefficient of @p a over that of @p b when both lead with the same monomial, else 0. */
@@ -446,76 +641,70 @@ static double leading_ratio(const pv_poly *a, const pv_poly *b)
     if (!a->nterms || !b->nterms)
         return 0;
     const pv_poly_term *x = &a->terms[0], *y = &b->terms[0];
-    if (x->nfactors != y->nfactors)
+    if (x->nfactors != y->nfactors || y->num == 0)
         return 0;
     for (unsigned k = 0; k < x->nfactors; k++)
         if (strcmp(x->var[k], y->var[k]) || x->exp[k] != y->exp[k])
             return 0;
-    if (y->num == 0)
-        return 0;
     return ((double)x->num / (double)x->den) / ((double)y->num / (double)y->den);
 }
 
-static void function_ops(src_result *r)
+/* The measures of one function as JSON fields of @p o (and "partial": the
+ * ones that are lower bounds). */
+static void measures_json(json_t *o, const pv_poly *v, const uint8_t *st, int ir, int approx)
 {
-    for (size_t k = 0; k < json_array_size(r->functions); k++) {
-        json_t *fo = json_array_get(r->functions, k);
-        const char *name = json_string_value(json_object_get(fo, "name"));
-        fops f;
-        memset(&f, 0, sizeof f);
-        int all = 1, any = 0, rc = PV_OK;
-        for (unsigned i = 0; i < r->nloops && !rc; i++) {
-            src_loop *l = &r->loops[i];
-            if (!l->func || !name || strcmp(l->func, name))
-                continue;
-            json_t *ir = pick_ir(l);
-            if (!ir)
-                continue; /* no IR loop: fully unrolled or folded into another */
-            if (!l->total_known) {
-                all = 0;
-                continue;
-            }
-            any = 1;
-            json_t *c = json_object_get(ir, "counts");
-            json_int_t per = json_integer_value(json_object_get(ir, "source_iterations"));
-            json_t *fp = json_object_get(c, "fp");
-            double nfma = 0;
-            const char *prec;
-            json_t *v;
-            json_object_foreach(fp, prec, v) nfma += (double)json_integer_value(json_object_get(v, "fma"));
-            rc = add_count(&f.flops, &l->total, json_real_value(json_object_get(c, "flops")), per);
-            if (!rc)
-                rc = add_count(&f.fma, &l->total, nfma, per);
-            if (!rc)
-                rc = add_count(&f.bytes_loaded, &l->total, (double)json_integer_value(json_object_get(c, "load_bytes")), per);
-            if (!rc)
-                rc = add_count(&f.bytes_stored, &l->total, (double)json_integer_value(json_object_get(c, "store_bytes")), per);
-        }
-        if (!rc && any) {
-            const char *pre = all ? "" : "partial_";
-            char key[64];
-            snprintf(key, sizeof key, "%sflops", pre);
-            set_poly(fo, key, &f.flops);
-            snprintf(key, sizeof key, "%sfma", pre);
-            set_poly(fo, key, &f.fma);
-            snprintf(key, sizeof key, "%sbytes_loaded", pre);
-            set_poly(fo, key, &f.bytes_loaded);
-            snprintf(key, sizeof key, "%sbytes_stored", pre);
-            set_poly(fo, key, &f.bytes_stored);
-            pv_poly bytes;
-            pv_poly_init(&bytes);
-            if (all && !pv_poly_add(&bytes, &f.bytes_loaded, &f.bytes_stored)) {
-                double ai = leading_ratio(&f.flops, &bytes);
-                if (ai > 0)
-                    json_object_set_new(fo, "intensity", json_real(ai));
-            }
-            pv_poly_clear(&bytes);
-        }
-        pv_poly_clear(&f.flops);
-        pv_poly_clear(&f.fma);
-        pv_poly_clear(&f.bytes_loaded);
-        pv_poly_clear(&f.bytes_stored);
+    static const char *const keys[M_N] = {"work", "flops", "fma", "bytes_loaded", "bytes_stored", "heap_bytes"};
+    json_t *partial = json_array();
+    for (int m = 0; m < M_N; m++) {
+        if ((m >= M_FLOPS && m <= M_STORED && !ir) || (!v[m].nterms && st[m] == MS_KNOWN && m != M_WORK))
+            continue;
+        char *s = pv_poly_str(&v[m]);
+        if (s)
+            json_object_set_new(o, keys[m], json_string(s));
+        free(s);
+        if (st[m] == MS_PARTIAL)
+            json_array_append_new(partial, json_string(keys[m]));
     }
+    if (approx)
+        json_object_set_new(o, "approx", json_true()); /* a rounded trip count was averaged */
+    pv_poly bytes;
+    pv_poly_init(&bytes);
+    if (ir && st[M_FLOPS] == MS_KNOWN && st[M_LOADED] == MS_KNOWN && st[M_STORED] == MS_KNOWN &&
+        !pv_poly_add(&bytes, &v[M_LOADED], &v[M_STORED])) {
+        double ai = leading_ratio(&v[M_FLOPS], &bytes);
+        if (ai > 0)
+            json_object_set_new(o, "intensity", json_real(ai));
+    }
+    pv_poly_clear(&bytes);
+    if (json_array_size(partial))
+        json_object_set_new(o, "partial", partial);
+    else
+        json_decref(partial);
+}
+
+static json_t *function_json(const src_result *r, const src_func *f, int ir)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "name", json_string(f->name));
+    json_object_set_new(o, "file", json_string(r->file));
+    json_object_set_new(o, "line", json_integer(f->line));
+    json_object_set_new(o, "end_line", json_integer(f->end_line));
+    json_object_set_new(o, "loops", json_integer(f->nloops));
+    json_t *params = json_array();
+    for (unsigned i = 0; params && i < f->nparams; i++)
+        json_array_append_new(params, json_string(f->params[i]));
+    json_object_set_new(o, "params", params);
+    measures_json(o, f->own, f->own_state, ir, f->approx);
+    if (f->composed) {
+        json_t *w = json_object();
+        if (w) {
+            measures_json(w, f->incl, f->incl_state, ir, f->incl_approx);
+            json_object_set_new(o, "with_callees", w);
+        }
+    }
+    return o;
 }
 
 static void extend(json_t *dst, json_t *src)
@@ -658,13 +847,18 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
     json_object_set_new(src, "calls", calls);
     json_object_set_new(src, "functions", funcs);
     json_object_set_new(src, "diagnostics", diags);
+    for (unsigned i = 0; i < ntus; i++) {
+        if (p.irloops[i])
+            attach_ir(&p.res[i], p.irloops[i], unm);
+        if (opts->ir)
+            function_ops(&p.res[i]);
+    }
+    if ((rc = compose_all(p.res, ntus)))
+        goto done;
     unsigned base = 0;
     for (unsigned i = 0; i < ntus; i++) {
         src_result *r = &p.res[i];
         json_array_append_new(tulist, json_string(tus[i].file));
-        if (p.irloops[i])
-            attach_ir(r, p.irloops[i], unm);
-        function_ops(r);
         for (unsigned k = 0; k < r->nloops; k++)
             if (json_array_append_new(loops, loop_json(r, &r->loops[k], base))) {
                 rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
@@ -678,7 +872,12 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
         base += r->nloops;
         extend(par, r->parallel);
         extend(calls, r->calls);
-        extend(funcs, r->functions);
+        for (unsigned k = 0; k < r->nfuncs; k++)
+            if ((r->funcs[k].has_facts || r->funcs[k].composed) &&
+                json_array_append_new(funcs, function_json(r, &r->funcs[k], opts->ir))) {
+                rc = pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
+                goto done;
+            }
         extend(diags, r->diagnostics);
         if (p.irdiags[i])
             extend(diags, p.irdiags[i]);

@@ -342,6 +342,118 @@ static void loop_lines(sbuf *b, const json_t *l)
     }
 }
 
+/* An approximate expression reads better with decimal coefficients:
+ * `1068*n/97 + 1018/97` as `11.01*n + 10.49`. Works on pv_poly_str()'s
+ * output: terms joined by " + " / " - ", each an optional integer
+ * coefficient, factors, and an optional "/DEN" at its end. */
+static void decimal_expr(sbuf *b, const char *e)
+{
+    char *copy = strdup(e);
+    if (!copy) {
+        b->err = 1;
+        return;
+    }
+    char *p = copy;
+    int neg = *p == '-';
+    p += neg;
+    for (int first = 1;; first = 0) {
+        /* the term runs to the next " + " or " - " */
+        char *end = p, *next = NULL;
+        int next_neg = 0;
+        for (; *end; end++)
+            if (end[0] == ' ' && (end[1] == '+' || end[1] == '-') && end[2] == ' ') {
+                next = end + 3;
+                next_neg = end[1] == '-';
+                break;
+            }
+        *end = 0;
+        double coef = 1;
+        char *body = p;
+        if (*p >= '0' && *p <= '9') {
+            char *q;
+            coef = strtod(p, &q);
+            body = *q == '*' ? q + 1 : q;
+        }
+        /* a trailing /DEN after the factors, not one inside an atom's parentheses */
+        char *slash = strrchr(body, '/');
+        if (slash && !strchr(slash, ')') && slash[1] >= '0' && slash[1] <= '9') {
+            coef /= strtod(slash + 1, NULL);
+            *slash = 0;
+        }
+        if (first)
+            sb(b, "%s", neg ? "-" : "");
+        else
+            sb(b, neg ? " - " : " + ");
+        if (!*body)
+            sb(b, "%.4g", coef);
+        else if (coef == 1)
+            sb(b, "%s", body);
+        else
+            sb(b, "%.4g*%s", coef, body);
+        if (!next)
+            break;
+        p = next;
+        neg = next_neg;
+    }
+    free(copy);
+}
+
+/* An expression of a measure: exact, or "about" with decimals when a rounded count was averaged. */
+static void expr_out(sbuf *b, const json_t *o, const char *key)
+{
+    const char *e = str(o, key);
+    if (json_is_true(json_object_get(o, "approx")) && strchr(e, '/')) {
+        sb(b, "about ");
+        decimal_expr(b, e);
+    } else
+        sb(b, "%s", e[0] ? e : "0");
+}
+
+static int is_partial(const json_t *o, const char *key)
+{
+    const json_t *p = json_object_get(o, "partial");
+    for (size_t i = 0; i < json_array_size(p); i++)
+        if (!strcmp(json_string_value(json_array_get(p, i)), key))
+            return 1;
+    return 0;
+}
+
+/* A measure: exact, "at least X" when some part is unknown, "unknown" when no part is known. */
+static void measure_out(sbuf *b, const json_t *o, const char *key)
+{
+    if (is_partial(o, key) && !strcmp(str(o, key), "0"))
+        sb(b, "unknown");
+    else {
+        sb(b, "%s", is_partial(o, key) ? "at least " : "");
+        expr_out(b, o, key);
+    }
+}
+
+/* "PREFIX: F flops (X fused multiply-adds), L B loaded, S B stored; I flop/B" from the IR totals. */
+static void measures_line(sbuf *b, const json_t *o, const char *prefix, int inline_)
+{
+    if (!json_object_get(o, "flops") && !json_object_get(o, "bytes_loaded") && !json_object_get(o, "bytes_stored"))
+        return;
+    int partial = is_partial(o, "flops") || is_partial(o, "bytes_loaded") || is_partial(o, "bytes_stored");
+    sb(b, "%s%s %s", prefix, inline_ ? "" : ":", partial ? "at least " : "");
+    expr_out(b, o, "flops");
+    sb(b, " flops");
+    if (json_object_get(o, "fma")) {
+        sb(b, " (");
+        expr_out(b, o, "fma");
+        sb(b, " fused multiply-adds)");
+    }
+    sb(b, ", ");
+    expr_out(b, o, "bytes_loaded");
+    sb(b, " B loaded, ");
+    expr_out(b, o, "bytes_stored");
+    sb(b, " B stored");
+    if (json_object_get(o, "intensity"))
+        sb(b, "; %.3g flop/B for large parameters", json_real_value(json_object_get(o, "intensity")));
+    if (!inline_)
+        sb(b, "\n");
+}
+
 int pv_source_report(const void *source, char **out)
 {
     const json_t *s = source;
@@ -355,33 +467,41 @@ int pv_source_report(const void *source, char **out)
     for (size_t fi = 0; fi < nf; fi++) {
         const json_t *f = json_array_get(funcs, fi);
         const char *fname = str(f, "name"), *file = str(f, "file");
+        size_t start = b.len;
         sb(&b, "%s:%lld: %s\n", pva_source_basename(file), num(f, "line"), fname);
+        size_t header_end = b.len;
         for (size_t i = 0; i < json_array_size(loops); i++) {
             const json_t *l = json_array_get(loops, i);
             if (!strcmp(str(l, "function"), fname) && !strcmp(str(l, "file"), file))
                 loop_lines(&b, l);
         }
-        if (json_object_get(f, "work"))
-            sb(&b, "  work: %s%s iterations of innermost loop bodies\n",
-               json_is_true(json_object_get(f, "work_approx")) ? "about " : "", str(f, "work"));
-        else if (json_object_get(f, "work_partial"))
-            sb(&b, "  work: at least %s iterations of innermost loop bodies (some trip counts unknown)\n",
-               str(f, "work_partial"));
-        const char *pre = json_object_get(f, "flops") || json_object_get(f, "bytes_loaded") ? "" : "partial_";
-        char k1[32], k2[32], k3[32], k4[32];
-        snprintf(k1, sizeof k1, "%sflops", pre);
-        snprintf(k2, sizeof k2, "%sfma", pre);
-        snprintf(k3, sizeof k3, "%sbytes_loaded", pre);
-        snprintf(k4, sizeof k4, "%sbytes_stored", pre);
-        if (json_object_get(f, k1) || json_object_get(f, k3) || json_object_get(f, k4)) {
-            sb(&b, "  operations%s: %s flops", pre[0] ? " (loops with known totals only)" : "",
-               json_object_get(f, k1) ? str(f, k1) : "0");
-            if (json_object_get(f, k2))
-                sb(&b, " (%s fused multiply-adds)", str(f, k2));
-            sb(&b, ", %s B loaded, %s B stored", json_object_get(f, k3) ? str(f, k3) : "0",
-               json_object_get(f, k4) ? str(f, k4) : "0");
-            if (json_object_get(f, "intensity"))
-                sb(&b, "; %.3g flop/B for large parameters", json_real_value(json_object_get(f, "intensity")));
+        if (json_object_get(f, "work") && num(f, "loops")) {
+            if (is_partial(f, "work") && !strcmp(str(f, "work"), "0"))
+                sb(&b, "  work: unknown (trip counts unknown)\n");
+            else {
+                sb(&b, "  work: ");
+                measure_out(&b, f, "work");
+                sb(&b, " iterations of innermost loop bodies%s\n", is_partial(f, "work") ? " (some trip counts unknown)" : "");
+            }
+        }
+        measures_line(&b, f, "  operations", 0);
+        if (json_object_get(f, "heap_bytes") && strcmp(str(f, "heap_bytes"), "0")) {
+            sb(&b, "  heap: ");
+            measure_out(&b, f, "heap_bytes");
+            sb(&b, " B allocated per call\n");
+        }
+        const json_t *wc = json_object_get(f, "with_callees");
+        int wc_unknown = wc && is_partial(wc, "work") && !strcmp(str(wc, "work"), "0") && !json_object_get(wc, "flops") &&
+                         (!json_object_get(wc, "heap_bytes") || !strcmp(str(wc, "heap_bytes"), "0"));
+        if (wc && !wc_unknown) {
+            sb(&b, "  with callees: work ");
+            measure_out(&b, wc, "work");
+            measures_line(&b, wc, ";", 1);
+            if (strcmp(str(wc, "heap_bytes"), "0") && json_object_get(wc, "heap_bytes")) {
+                sb(&b, "; heap ");
+                measure_out(&b, wc, "heap_bytes");
+                sb(&b, " B");
+            }
             sb(&b, "\n");
         }
         for (size_t i = 0; i < json_array_size(allocs); i++) {
@@ -428,6 +548,11 @@ int pv_source_report(const void *source, char **out)
                 continue;
             sb(&b, "  call %s (%s) line %lld\n", str(o, "callee"), str(o, "group"), num(o, "line"));
         }
+        /* a function with nothing to say beyond its name is left out */
+        if (b.len == header_end && !b.err) {
+            b.len = start;
+            b.s[start] = 0;
+        }
     }
     /* file-scope allocations (static arrays) */
     for (size_t i = 0; i < json_array_size(allocs); i++) {
@@ -455,6 +580,23 @@ int pv_source_report(const void *source, char **out)
             sb(&b, i + 1 < json_array_size(ub) && i < 7 ? "," : "");
         }
         sb(&b, "%s\n", json_array_size(ub) > 8 ? ", ..." : "");
+    }
+    /* the program: main with everything it calls */
+    for (size_t fi = 0; fi < nf; fi++) {
+        const json_t *f = json_array_get(funcs, fi);
+        if (strcmp(str(f, "name"), "main"))
+            continue;
+        const json_t *t = json_object_get(f, "with_callees") ? json_object_get(f, "with_callees") : f;
+        sb(&b, "program (main and what it calls, per run): work ");
+        measure_out(&b, t, "work");
+        sb(&b, " iterations");
+        measures_line(&b, t, ";", 1);
+        if (json_object_get(t, "heap_bytes") && strcmp(str(t, "heap_bytes"), "0")) {
+            sb(&b, "; heap ");
+            measure_out(&b, t, "heap_bytes");
+            sb(&b, " B allocated");
+        }
+        sb(&b, "\n");
     }
     size_t ntrip = 0, nunmatched = 0;
     for (size_t i = 0; i < json_array_size(loops); i++) {

@@ -144,6 +144,12 @@ static inline pve_sample_phase pve_sampler_step(pve_sampler *s, uint64_t now)
     return pve_sampler_advance_(s, now);
 }
 
+/** @return the phase the last pve_sampler_step() returned (PVE_SAMPLE_OFF before the first). */
+static inline pve_sample_phase pve_sampler_phase(const pve_sampler *s)
+{
+    return s->phase;
+}
+
 /** @return 1 when @p p needs the memory hooks (WARMUP or MEASURE). */
 static inline int pve_sample_hooks_on(pve_sample_phase p)
 {

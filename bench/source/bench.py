@@ -8,7 +8,8 @@ machine hits both alike), --runs times each:
   ast:      prevision analyze-source -p BUILD_DIR --no-ir -j JOBS --json;
 then --ir-runs times each:
   full:     prevision analyze-source -p BUILD_DIR -j JOBS --json (AST + IR);
-  ir-base:  every compile command with -O2 -g -emit-llvm -c -o /dev/null.
+  ir-base:  every compile command with -O2 -gline-tables-only -emit-llvm -c
+            -o /dev/null (what the IR pass runs clang with).
 The IR pass time is reported as median(full) - median(ast).
 
 usage: bench/source/bench.py BUILD_DIR [--prevision PATH] [--jobs N] [--runs N] [--ir-runs N]
@@ -19,6 +20,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -43,28 +45,33 @@ def commands(build_dir):
     return out
 
 
+def child_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_all(cmds, extra, jobs):
     def one(c):
         d, args = c
         return subprocess.run(args + extra, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), child_cpu()
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
         rcs = list(ex.map(one, cmds))
-    return time.monotonic() - t0, sum(1 for r in rcs if r)
+    return time.monotonic() - t0, child_cpu() - c0, sum(1 for r in rcs if r)
 
 
 def run_prevision(prevision, build_dir, jobs, ir):
     argv = [prevision, "analyze-source", "-p", build_dir, f"-j{jobs}", "--json"]
     if not ir:
         argv.append("--no-ir")
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), child_cpu()
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    dt = time.monotonic() - t0
+    dt, cpu = time.monotonic() - t0, child_cpu() - c0
     if r.returncode:
         sys.exit(f"prevision failed ({r.returncode}): {r.stderr.decode(errors='replace').strip()}")
     src = json.loads(r.stdout)
-    return dt, src
+    return dt, cpu, src
 
 
 def main():
@@ -78,32 +85,41 @@ def main():
     cmds = commands(a.build_dir)
     print(f"{len(cmds)} compile commands, {a.jobs} at a time; prevision: {a.prevision}")
     base, ast, full, irb = [], [], [], []
+    cbase, cast, cfull, cirb = [], [], [], []
     src = None
     for i in range(a.runs):
-        t, fails = run_all(cmds, ["-fsyntax-only"], a.jobs)
+        t, c, fails = run_all(cmds, ["-fsyntax-only"], a.jobs)
         base.append(t)
-        print(f"run {i + 1}: clang-19 -fsyntax-only {t:.2f} s ({fails} commands failed)")
-        t, src = run_prevision(a.prevision, a.build_dir, a.jobs, False)
+        cbase.append(c)
+        print(f"run {i + 1}: clang-19 -fsyntax-only {t:6.2f} s wall {c:6.2f} s CPU ({fails} commands failed)")
+        t, c, src = run_prevision(a.prevision, a.build_dir, a.jobs, False)
         ast.append(t)
-        print(f"run {i + 1}: prevision AST pass    {t:.2f} s")
+        cast.append(c)
+        print(f"run {i + 1}: prevision AST pass    {t:6.2f} s wall {c:6.2f} s CPU")
     for i in range(a.ir_runs):
-        t, fsrc = run_prevision(a.prevision, a.build_dir, a.jobs, True)
+        t, c, fsrc = run_prevision(a.prevision, a.build_dir, a.jobs, True)
         full.append(t)
-        print(f"run {i + 1}: prevision AST + IR    {t:.2f} s")
-        t, fails = run_all(cmds, ["-O2", "-g", "-emit-llvm", "-c", "-o", "/dev/null"], a.jobs)
+        cfull.append(c)
+        print(f"run {i + 1}: prevision AST + IR    {t:6.2f} s wall {c:6.2f} s CPU")
+        t, c, fails = run_all(cmds, ["-O2", "-gline-tables-only", "-emit-llvm", "-c", "-o", "/dev/null"], a.jobs)
         irb.append(t)
-        print(f"run {i + 1}: clang-19 -O2 -g -emit-llvm {t:.2f} s ({fails} commands failed)")
-    mb, ma = statistics.median(base), statistics.median(ast)
+        cirb.append(c)
+        print(f"run {i + 1}: clang-19 -O2 -gline-tables-only -emit-llvm {t:6.2f} s wall {c:6.2f} s CPU ({fails} commands failed)")
+    med = statistics.median
     print()
     print(f"loops {len(src['loops'])} ({sum(1 for l in src['loops'] if 'trip' in l)} with a trip count), "
           f"allocations {len(src['allocations'])}, diagnostics {len(src['diagnostics'])}")
-    print(f"median clang-19 -fsyntax-only: {mb:.2f} s (min {min(base):.2f}, max {max(base):.2f})")
-    print(f"median prevision AST pass:     {ma:.2f} s (min {min(ast):.2f}, max {max(ast):.2f})")
-    print(f"AST pass / -fsyntax-only:      {ma / mb:.2f}x (goal: at most 1.5x)")
+    print(f"median clang-19 -fsyntax-only: {med(base):.2f} s wall (min {min(base):.2f}, max {max(base):.2f}), "
+          f"{med(cbase):.2f} s CPU")
+    print(f"median prevision AST pass:     {med(ast):.2f} s wall (min {min(ast):.2f}, max {max(ast):.2f}), "
+          f"{med(cast):.2f} s CPU")
+    print(f"AST pass / -fsyntax-only:      {med(ast) / med(base):.2f}x wall (medians), "
+          f"{med([x / y for x, y in zip(ast, base)]):.2f}x (median of the paired runs' ratios), "
+          f"{med(cast) / med(cbase):.2f}x CPU; goal: at most 1.5x")
     if full:
-        mf, mi = statistics.median(full), statistics.median(irb)
-        print(f"median prevision AST + IR:     {mf:.2f} s; IR pass alone (difference): {mf - ma:.2f} s")
-        print(f"median clang-19 -O2 -g -emit-llvm -c: {mi:.2f} s")
+        print(f"median prevision AST + IR:     {med(full):.2f} s wall, {med(cfull):.2f} s CPU; "
+              f"IR pass alone (difference): {med(full) - med(ast):.2f} s wall, {med(cfull) - med(cast):.2f} s CPU")
+        print(f"median clang-19 -O2 -gline-tables-only -emit-llvm -c: {med(irb):.2f} s wall, {med(cirb):.2f} s CPU")
 
 
 if __name__ == "__main__":

@@ -168,6 +168,8 @@ static void derived_trip_counts(void **state)
     expect_trip("min_bound", 0, "min(n,m)");
     expect_trip("triangle_le", 1, "n - i + 1");
     expect_trip("cube", 2, "n");
+    expect_trip("entry_value", 0, "n - i"); /* i's value when the loop starts */
+    expect_trip("chained_init", 0, "n");
     assert_int_equal(json_integer_value(json_object_get(loop_of(loops_json, "constant_macro", 0), "trip_count")), 100);
     assert_string_equal(str(loop_of(loops_json, "count_down_by3", 0), "trip_rounding"), "ceil");
     assert_string_equal(str(loop_of(loops_json, "while_loop", 0), "var"), "i");
@@ -388,6 +390,50 @@ static void allocation_sites(void **state)
     json_decref(s);
 }
 
+static json_t *func_rec(json_t *src, const char *fn)
+{
+    json_t *f = json_object_get(src, "functions");
+    for (size_t i = 0; i < json_array_size(f); i++)
+        if (!strcmp(str(json_array_get(f, i), "name"), fn))
+            return json_array_get(f, i);
+    fail_msg("no function record %s", fn);
+    return NULL;
+}
+
+static int partial_has(const json_t *o, const char *key)
+{
+    const json_t *p = json_object_get(o, "partial");
+    for (size_t i = 0; i < json_array_size(p); i++)
+        if (!strcmp(json_string_value(json_array_get(p, i)), key))
+            return 1;
+    return 0;
+}
+
+/* Callees' work and heap bytes in the caller's parameters. */
+static void calls_compose(void **state)
+{
+    (void)state;
+    json_t *s = analyze(DATA "calls.c", 0, NULL);
+    json_t *w = json_object_get(func_rec(s, "outer"), "with_callees");
+    /* n for its own loop, the sum over i < n of i, and inner(2n) and inner(n) through twice(n, 2n) */
+    assert_string_equal(str(w, "work"), "n^2/2 + 7*n/2"); /* its own loop: n more */
+    assert_string_equal(str(w, "heap_bytes"), "8*n");
+    assert_null(json_object_get(w, "partial"));
+    /* arguments naming the other parameter are bound once: twice(m, n) runs inner(n) and inner(m) */
+    assert_string_equal(str(json_object_get(func_rec(s, "twice"), "with_callees"), "work"), "m + n");
+    /* a pointer argument renames the callee's member chains */
+    assert_string_equal(str(json_object_get(func_rec(s, "through_pointer"), "with_callees"), "work"), "q->len");
+    /* recursion and an argument read from memory: lower bounds */
+    assert_true(partial_has(json_object_get(func_rec(s, "rec"), "with_callees"), "work"));
+    assert_true(partial_has(json_object_get(func_rec(s, "unknown_arg"), "with_callees"), "work"));
+    {
+        json_t *p = json_object_get(func_rec(s, "twice"), "params");
+        assert_int_equal(json_array_size(p), 3);
+        assert_string_equal(json_string_value(json_array_get(p, 1)), "n");
+    }
+    json_decref(s);
+}
+
 static void bad_options(void **state)
 {
     (void)state;
@@ -415,7 +461,7 @@ int main(void)
     };
     const struct CMUnitTest others[] = {
         cmocka_unit_test(matmul_sample),   cmocka_unit_test(openmp_regions),   cmocka_unit_test(pthreads_sample),
-        cmocka_unit_test(errors_keep_the_rest), cmocka_unit_test(allocation_sites), cmocka_unit_test(bad_options),
+        cmocka_unit_test(errors_keep_the_rest), cmocka_unit_test(allocation_sites), cmocka_unit_test(calls_compose), cmocka_unit_test(bad_options),
     };
     int rc = cmocka_run_group_tests_name("loop forms", loops, setup_loops, teardown_loops);
     return rc | cmocka_run_group_tests_name("samples and inputs", others, NULL, NULL);

@@ -143,6 +143,12 @@ static void matmul_totals(void **state)
     assert_string_equal(str(f, "flops"), "2*n^3");
     assert_string_equal(str(f, "bytes_loaded"), "16*n^3");
     assert_float_equal(json_real_value(json_object_get(f, "intensity")), 0.125, 1e-12);
+    /* the program: main with matmul(n, ...) composed in */
+    json_t *w = json_object_get(function_of(s, "main"), "with_callees");
+    assert_string_equal(str(w, "work"), "n^3 + n^2 + n");
+    assert_string_equal(str(w, "fma"), "n^3");
+    assert_string_equal(str(w, "heap_bytes"), "24*n^2");
+    assert_null(json_object_get(w, "partial"));
     /* the inner loop's IR (inlined into main) is attached to the source loop */
     json_t *inner = NULL, *loops = json_object_get(s, "loops");
     for (size_t i = 0; i < json_array_size(loops); i++) {

@@ -12,6 +12,8 @@ expect_in "$PV_TMP/out" "for loop, lines 10-11, k: trip n (n^3 in all)"
 expect_in "$PV_TMP/out" "work: n^3 iterations of innermost loop bodies"
 expect_in "$PV_TMP/out" "operations: 2*n^3 flops (n^3 fused multiply-adds)"
 expect_in "$PV_TMP/out" "allocation line 25, malloc: 8*n^2 B"
+expect_in "$PV_TMP/out" "heap: 24*n^2 B allocated per call"
+expect_in "$PV_TMP/out" "program (main and what it calls, per run): work n^3 + n^2 + n iterations; 2*n^3 + 2*n^2 + n flops (n^3 fused multiply-adds)"
 expect_in "$PV_TMP/out" "5 loops (5 with a trip count), 3 allocations"
 expect_lines "$PV_TMP/err" 0
 

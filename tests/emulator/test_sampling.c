@@ -54,6 +54,7 @@ static void schedule_unit_steps(void **state)
     for (uint64_t now = 0; now < 405; now++) {
         pve_sample_phase p = pve_sampler_step(s, now);
         assert_int_equal(p, expected_phase(now, 100, 10, 20, 5));
+        assert_int_equal(pve_sampler_phase(s), p);
         assert_int_equal(pve_cache_counting(c), p == PVE_SAMPLE_MEASURE);
         if (pve_sample_hooks_on(p) != pve_sample_hooks_on(prev))
             switches++;

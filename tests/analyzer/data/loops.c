@@ -279,3 +279,17 @@ void triangle_le(int n, double *a)
         for (int j = i; j <= n; j++)
             a[j] += 27;
 }
+
+void entry_value(int n, double *a, int i)
+{
+    i += 2;
+    for (; i < n; i++)
+        a[i] = 28;
+}
+
+void chained_init(int n, double *a)
+{
+    int i, j;
+    for (i = j = 0; i < n; i++)
+        a[i] = 29 + j;
+}
