@@ -24,6 +24,8 @@
 #define IND_HIST 32
 #define RAS_SIZE 32
 #define AGE_PERIOD (1u << 18)
+#define LOG_FILTER 12
+#define STREAK 127 /* same outcome this many times in a row (beyond the longest history): the filter predicts it */
 
 /* History lengths of the tagged tables (geometric), at most 128: the
  * history is a 128-bit shift register. */
@@ -50,6 +52,7 @@ typedef struct bentry {
 } bentry;
 
 struct pve_branch {
+    uint8_t filter[1u << LOG_FILTER]; /* per address: last outcome (bit 7) and how many times in a row (0..127) */
     uint8_t base[1u << LOG_BASE]; /* 2-bit counters: taken when >= 2 */
     tentry tab[NTAB][1u << LOG_TAB];
     ientry ind[1u << LOG_IND];
@@ -144,6 +147,31 @@ static inline int cond_impl(pve_branch *b, uint64_t pc, int taken)
 {
     taken = taken != 0;
     uint64_t ph = pc_hash(pc);
+    /* Most executed branches go the same way many times in a row (loop
+     * back edges, error checks): a small filter answers those without
+     * touching the tagged tables, which keeps the simulator cheap in the
+     * emulator's block hook. The streak's end is a misprediction, and the
+     * branch goes back to the full predictor. */
+    uint8_t *f = &b->filter[ph >> (64 - LOG_FILTER)];
+    uint8_t fv = *f;
+    if ((fv & 0x7f) >= STREAK) {
+        int last = fv >> 7;
+        push_bit(b, (uint32_t)taken);
+        if (last == taken) {
+            if ((fv & 0x7f) < 0x7f)
+                *f = (uint8_t)(fv + 1);
+            if (b->counting)
+                b->st.cond++;
+            return 0;
+        }
+        *f = (uint8_t)(taken << 7);
+        if (b->counting) {
+            b->st.cond++;
+            b->st.cond_miss++;
+        }
+        return 1;
+    }
+    *f = (fv >> 7) == (unsigned)taken ? (uint8_t)(fv + 1) : (uint8_t)(taken << 7 | 1);
     uint32_t idx[NTAB];
     uint16_t tag[NTAB];
     int prov = -1, alt = -1;

@@ -29,12 +29,24 @@
  * Direct jumps and direct calls are always predicted (their target is in
  * the instruction) and are not counted.
  *
- * Cost: one pve_branch_next() call per executed block: five table reads
- * (about 60 KiB of tables in all), four multiplicative hashes, about 170
- * instructions per conditional branch (callgrind). Measured with
- * bench/costmodel/branchsim_speed.c on this project's machines (Zen 5 VM,
- * loaded): 10 ns per block end on a loop-shaped stream (calls, returns,
- * loops, 3% mispredicted), 19 ns per branch on random outcomes.
+ * A 4 KiB filter in front of the tables answers branches that went the same
+ * way 127 times in a row (longer than any history: what a loop-exit or
+ * error-check branch does most of the time) without touching them.
+ *
+ * Cost: one pve_branch_next() call per executed block; about 170
+ * instructions and five table reads for a conditional branch that reaches
+ * the tagged tables. bench/costmodel/branchsim_speed.c on this project's
+ * machines (Zen 5 VM, loaded): 9 ns per block end on a loop-shaped stream,
+ * 20 ns per branch on random outcomes. Inside the emulator's block hook the
+ * tables compete with Unicorn for the caches: on the samples, user time of
+ * `prevision profile --cache=sampled` went from 0.53 to 1.46 s (qsort
+ * 1000000: 44 M conditional branches, 20% mispredicted), 2.35 to 3.71 s
+ * (bintrees 14: 117 M) and 0.43 to 0.85 s (hashmap 1000000). For long runs
+ * the simulator can follow the cache sampler's windows instead: run it in
+ * the warm-up and measured windows (pve_branch_set_counting(b, 1) only in
+ * the measured ones; half a million instructions of warm-up retrain tables
+ * of this size), count every conditional branch in the hook (one add), and
+ * report sampled_fraction = branches simulated / branches executed.
  *
  * ## Feeding it from the emulator (integration)
  *
@@ -62,7 +74,11 @@
  *  3. on a thread switch, reset the previous site (e->bprev.kind =
  *     PVE_BR_NONE): the next block belongs to another thread;
  *  4. at the end of the run, pve_branch_get_stats() into pv_branch_stats
- *     (model name: pve_branch_model()).
+ *     (model name: pve_branch_model(), sampled_fraction 1 when every
+ *     block went through it).
+ * bench/costmodel/branchsim-integration.patch is this integration on top
+ * of the emulator's block hook as of the `emu` branch (commit e3b118d), as
+ * used for the accuracy figures of docs/benchmarks.md.
  *
  * A block whose last instruction is not a branch (a translation block cut
  * at a page boundary, a syscall, a rep string instruction) has kind

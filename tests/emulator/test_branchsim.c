@@ -53,6 +53,26 @@ static void always_taken(void **state)
     pve_branch_free(b);
 }
 
+/* A branch that went one way for a long streak is answered by the filter;
+ * the streak's end is one misprediction, and the branch is then learnt again. */
+static void long_streak(void **state)
+{
+    (void)state;
+    pve_branch *b = make();
+    unsigned miss = 0;
+    for (int i = 0; i < 5000; i++)
+        miss += (unsigned)pve_branch_cond(b, 0x401100, 1);
+    assert_true(miss <= 2);
+    assert_int_equal(pve_branch_cond(b, 0x401100, 0), 1);
+    miss = 0;
+    for (int i = 0; i < 5000; i++)
+        miss += (unsigned)pve_branch_cond(b, 0x401100, 0);
+    assert_true(miss <= 3);
+    pve_branch_stats s = stats(b);
+    assert_int_equal(s.cond, 10001);
+    pve_branch_free(b);
+}
+
 static void alternating_learnt(void **state)
 {
     (void)state;
@@ -269,6 +289,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(always_taken),
+        cmocka_unit_test(long_streak),
         cmocka_unit_test(alternating_learnt),
         cmocka_unit_test(loop_exit_learnt),
         cmocka_unit_test(random_half_missed),
