@@ -10,10 +10,11 @@ static const char usage[] =
     "Measures this host: topology (hwloc), effective clock, latency and throughput\n"
     "of every instruction-mix class (each SIMD width the CPU has), memory latency\n"
     "and bandwidth per level (one core and all cores), page-fault, thread,\n"
-    "process, syscall and file-read costs. Each figure is the median of several\n"
-    "repetitions with min and max, and says which method produced it: PAPI\n"
-    "hardware counters where the host has them, otherwise clock_gettime with\n"
-    "cycles derived from the effective clock.\n"
+    "process, syscall, file-read and file-write costs. Each figure is the median of\n"
+    "several repetitions with min and max, and says which method produced it:\n"
+    "PAPI hardware counters where the host has them, otherwise clock_gettime with\n"
+    "cycles derived from the effective clock. Times are the measuring thread's\n"
+    "CPU time, so that other load on a shared machine does not count.\n"
     "\n"
     "The result is cached in $XDG_CACHE_HOME/prevision/machine.json (or\n"
     "~/.cache/prevision/machine.json) and reused while the host fingerprint (CPU,\n"
@@ -82,20 +83,26 @@ static void print_summary(const pv_machine *m, int reused, const char *cache)
                cc->rthroughput.max);
     }
     stat_line("branch mispredict (cycles)", &m->branch_miss_cycles, "cyc");
-    printf("memory             latency ns    read GB/s   write GB/s   triad GB/s   read all   triad all\n");
+    printf("memory           latency ns  random ns  read GB/s  write GB/s  triad GB/s  read all  triad all\n");
     for (uint32_t i = 0; i < m->nmem_levels; i++) {
         const pv_mem_level *l = &m->mem_levels[i];
         size_str(sz, sizeof sz, l->size);
-        printf("  %-5s %-10s %8.2f %12.1f %12.1f %12.1f %10.1f %11.1f\n", l->name, sz, l->latency_ns.median,
-               l->read_gbs.median, l->write_gbs.median, l->triad_gbs.median, l->read_gbs_all.median,
-               l->triad_gbs_all.median);
+        printf("  %-5s %-10s %8.2f %10.2f %10.1f %11.1f %11.1f %9.1f %10.1f\n", l->name, sz, l->latency_ns.median,
+               l->random_ns.median, l->read_gbs.median, l->write_gbs.median, l->triad_gbs.median,
+               l->read_gbs_all.median, l->triad_gbs_all.median);
     }
+    printf("  (latency: dependent loads; random: independent random loads, overlapped by the core)\n");
     stat_line("page fault 4 KiB", &m->warm.page_fault_4k_ns, "ns");
     stat_line("page fault 2 MiB (THP)", &m->warm.page_fault_huge_ns, "ns");
     printf("    (%s)\n", m->warm.huge_note);
     stat_line("thread create+join", &m->warm.thread_create_us, "us");
     stat_line("process spawn+wait", &m->warm.process_spawn_us, "us");
     stat_line("syscall (getppid)", &m->warm.syscall_ns, "ns");
+    stat_line("read() call, 64 B cached", &m->warm.syscall_read_ns, "ns");
+    stat_line("write() call, 64 B cached", &m->warm.syscall_write_ns, "ns");
+    stat_line("file write, 4 KiB chunks", &m->warm.file_write_4k_gbs, "GB/s");
+    stat_line("file write, 1 MiB chunks", &m->warm.file_write_gbs, "GB/s");
+    stat_line("file read, 4 KiB chunks", &m->warm.file_read_4k_gbs, "GB/s");
     stat_line("file read, page cache", &m->warm.file_cached_gbs, "GB/s");
     stat_line("file read, disk", &m->warm.file_disk_gbs, "GB/s");
     printf("    (%s)\n", m->warm.disk_note);

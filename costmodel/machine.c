@@ -179,13 +179,17 @@ int pv_machine_to_string(const pv_machine *m, char **out)
     json_object_set_new(root, "kernels", kernels);
     set_stat(root, "branch_miss_cycles", &m->branch_miss_cycles);
     json_t *sweep = json_array(), *levels = json_array();
-    for (uint32_t i = 0; i < m->nmem_points; i++)
-        json_array_append_new(sweep, json_pack("{s:I,s:o}", "size", (json_int_t)m->mem_points[i].size, "ns",
-                                               stat_json(&m->mem_points[i].ns)));
+    for (uint32_t i = 0; i < m->nmem_points; i++) {
+        json_t *o = json_pack("{s:I,s:o}", "size", (json_int_t)m->mem_points[i].size, "ns",
+                              stat_json(&m->mem_points[i].ns));
+        set_stat(o, "random_ns", &m->mem_points[i].random_ns);
+        json_array_append_new(sweep, o);
+    }
     for (uint32_t i = 0; i < m->nmem_levels; i++) {
         const pv_mem_level *l = &m->mem_levels[i];
         json_t *o = json_pack("{s:s,s:I}", "name", l->name, "size", (json_int_t)l->size);
         set_stat(o, "latency_ns", &l->latency_ns);
+        set_stat(o, "random_ns", &l->random_ns);
         set_stat(o, "read_gbs", &l->read_gbs);
         set_stat(o, "write_gbs", &l->write_gbs);
         set_stat(o, "triad_gbs", &l->triad_gbs);
@@ -200,7 +204,12 @@ int pv_machine_to_string(const pv_machine *m, char **out)
     set_stat(w, "thread_create_us", &m->warm.thread_create_us);
     set_stat(w, "file_cached_gbs", &m->warm.file_cached_gbs);
     set_stat(w, "file_disk_gbs", &m->warm.file_disk_gbs);
+    set_stat(w, "file_read_4k_gbs", &m->warm.file_read_4k_gbs);
+    set_stat(w, "file_write_gbs", &m->warm.file_write_gbs);
+    set_stat(w, "file_write_4k_gbs", &m->warm.file_write_4k_gbs);
     set_stat(w, "syscall_ns", &m->warm.syscall_ns);
+    set_stat(w, "syscall_read_ns", &m->warm.syscall_read_ns);
+    set_stat(w, "syscall_write_ns", &m->warm.syscall_write_ns);
     set_stat(w, "process_spawn_us", &m->warm.process_spawn_us);
     json_object_set_new(root, "warmup", w);
     char *s = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(6) | JSON_PRESERVE_ORDER);
@@ -413,6 +422,7 @@ int pv_machine_parse(const char *text, size_t len, const char *source, pv_machin
         if (m->nmem_points >= 48)
             break;
         m->mem_points[m->nmem_points].size = u64_get(v, "size");
+        m->mem_points[m->nmem_points].random_ns = stat_get(v, "random_ns");
         m->mem_points[m->nmem_points++].ns = stat_get(v, "ns");
     }
     json_array_foreach(json_object_get(mem, "levels"), i, v) {
@@ -422,6 +432,7 @@ int pv_machine_parse(const char *text, size_t len, const char *source, pv_machin
         str_get(l->name, sizeof l->name, v, "name");
         l->size = u64_get(v, "size");
         l->latency_ns = stat_get(v, "latency_ns");
+        l->random_ns = stat_get(v, "random_ns");
         l->read_gbs = stat_get(v, "read_gbs");
         l->write_gbs = stat_get(v, "write_gbs");
         l->triad_gbs = stat_get(v, "triad_gbs");
@@ -434,7 +445,12 @@ int pv_machine_parse(const char *text, size_t len, const char *source, pv_machin
     m->warm.thread_create_us = stat_get(w, "thread_create_us");
     m->warm.file_cached_gbs = stat_get(w, "file_cached_gbs");
     m->warm.file_disk_gbs = stat_get(w, "file_disk_gbs");
+    m->warm.file_read_4k_gbs = stat_get(w, "file_read_4k_gbs");
+    m->warm.file_write_gbs = stat_get(w, "file_write_gbs");
+    m->warm.file_write_4k_gbs = stat_get(w, "file_write_4k_gbs");
     m->warm.syscall_ns = stat_get(w, "syscall_ns");
+    m->warm.syscall_read_ns = stat_get(w, "syscall_read_ns");
+    m->warm.syscall_write_ns = stat_get(w, "syscall_write_ns");
     m->warm.process_spawn_us = stat_get(w, "process_spawn_us");
     str_get(m->warm.huge_note, sizeof m->warm.huge_note, w, "huge_note");
     str_get(m->warm.disk_note, sizeof m->warm.disk_note, w, "disk_note");

@@ -153,7 +153,9 @@ typedef struct pv_kernel_result {
 /** One point of the memory latency sweep. */
 typedef struct pv_mem_point {
     uint64_t size;       /**< working set, bytes */
-    pv_stat ns;          /**< ns per dependent load */
+    pv_stat ns;          /**< ns per dependent load (random cyclic pointer chase: no overlap) */
+    pv_stat random_ns;   /**< ns per independent random 8-byte load over the same set: what the
+                              core overlaps (memory-level parallelism); reps 0 in older files */
 } pv_mem_point;
 
 /** One memory level (a cache level, or "DRAM"). */
@@ -161,6 +163,7 @@ typedef struct pv_mem_level {
     char name[8];        /**< "L1d", "L2", "L3", "DRAM" */
     uint64_t size;       /**< capacity (DRAM: the working set used to measure) */
     pv_stat latency_ns;  /**< load-to-use latency, ns */
+    pv_stat random_ns;   /**< independent random loads, ns each (see pv_mem_point.random_ns) */
     pv_stat read_gbs;    /**< single-core read bandwidth, GB/s (1e9 B/s) */
     pv_stat write_gbs;
     pv_stat triad_gbs;
@@ -173,9 +176,14 @@ typedef struct pv_warm_costs {
     pv_stat page_fault_4k_ns;    /**< first touch of one 4 KiB page */
     pv_stat page_fault_huge_ns;  /**< first touch of one 2 MiB huge page (THP) */
     pv_stat thread_create_us;    /**< pthread_create + join of an empty thread */
-    pv_stat file_cached_gbs;     /**< read() from the page cache */
+    pv_stat file_cached_gbs;     /**< read() from the page cache, 1 MiB chunks */
     pv_stat file_disk_gbs;       /**< read() after the file left the page cache */
+    pv_stat file_read_4k_gbs;    /**< read() from the page cache, 4 KiB chunks */
+    pv_stat file_write_gbs;      /**< write() of a new file into the page cache, 1 MiB chunks */
+    pv_stat file_write_4k_gbs;   /**< the same in 4 KiB chunks */
     pv_stat syscall_ns;          /**< a trivial system call (getppid) */
+    pv_stat syscall_read_ns;     /**< pread() of 64 bytes from a cached file: a read call's fixed cost */
+    pv_stat syscall_write_ns;    /**< pwrite() of 64 bytes into a cached file: a write call's fixed cost */
     pv_stat process_spawn_us;    /**< posix_spawn + waitpid of /bin/true (process start-up and exit) */
     char huge_note[160];         /**< why huge pages were (not) measured */
     char disk_note[200];         /**< how the disk read was done or why not */
@@ -204,7 +212,7 @@ typedef struct pv_machine {
     char papi_version[16];
     int32_t papi_hw_counters;    /**< PAPI_num_cmp_hwctrs(0) */
     pv_method method;            /**< what produced the per-class figures */
-    char method_note[200];
+    char method_note[320];
     pv_stat clock_ghz;           /**< effective clock */
     char simd[64];               /**< widths measured: "sse2 avx avx2 fma avx512f" */
     pv_class_cost classes[PV_MIX_NCLASSES];

@@ -133,7 +133,9 @@ typedef struct pv_loop {
     pv_srcloc loc;         /**< source line of the header */
     int64_t trip_count;    /**< static trip count when constant, -1 otherwise */
     char *trip_expr;       /**< symbolic trip count (e.g. "n"), or NULL */
-    float cycles_per_iter; /**< static estimate for one iteration of the body */
+    float cycles_per_iter; /**< static cycles of one iteration of the loop's own blocks (those in no inner
+                                loop): the larger of their throughput bound and the loop-carried
+                                dependency chain through them; inner loops are costed by their own entries */
 } pv_loop;
 
 /** Library groups that drive device eligibility in the cost model. */

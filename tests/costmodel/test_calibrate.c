@@ -115,6 +115,8 @@ static void timer_memory_and_warmup(void **state)
     assert_int_equal(m->mem_points[0].size, 4096);
     for (uint32_t i = 0; i < m->nmem_points; i++) {
         stat_sane(&m->mem_points[i].ns, 2);
+        stat_sane(&m->mem_points[i].random_ns, 2);
+        assert_int_equal(m->mem_points[i].random_ns.method, PV_METHOD_TIMER);
         if (i)
             assert_true(m->mem_points[i].size > m->mem_points[i - 1].size);
     }
@@ -123,6 +125,7 @@ static void timer_memory_and_warmup(void **state)
     assert_string_equal(m->mem_levels[m->nmem_levels - 1].name, "DRAM");
     for (uint32_t i = 0; i < m->nmem_levels; i++) {
         stat_sane(&m->mem_levels[i].latency_ns, 2);
+        stat_sane(&m->mem_levels[i].random_ns, 2);
         stat_sane(&m->mem_levels[i].read_gbs, 2);
         stat_sane(&m->mem_levels[i].triad_gbs, 2);
         assert_true(m->mem_levels[i].read_gbs.median > 0);
@@ -131,6 +134,16 @@ static void timer_memory_and_warmup(void **state)
     stat_sane(&m->warm.page_fault_4k_ns, 2);
     stat_sane(&m->warm.thread_create_us, 2);
     stat_sane(&m->warm.file_cached_gbs, 2);
+    /* File writes into the page cache (4 KiB and 1 MiB chunks), 4 KiB
+     * reads, and the fixed cost of small read and write calls. */
+    const pv_stat *files[] = {&m->warm.file_write_gbs, &m->warm.file_write_4k_gbs, &m->warm.file_read_4k_gbs,
+                              &m->warm.syscall_read_ns, &m->warm.syscall_write_ns};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        stat_sane(files[i], 2);
+        assert_int_equal(files[i]->method, PV_METHOD_TIMER);
+        assert_true(files[i]->median > 0);
+    }
+    assert_non_null(strstr(m->method_note, "CLOCK_THREAD_CPUTIME_ID"));
     /* Huge pages and disk reads: measured, or a note says why not. */
     assert_true(m->warm.huge_note[0] != 0);
     assert_true(m->warm.disk_note[0] != 0);

@@ -66,8 +66,8 @@ static pv_machine *make_machine(void)
     m->kernels[0].cost = m->classes[PV_MIX_INT_ALU];
     m->branch_miss_cycles = st(15, PV_METHOD_TIMER);
     m->nmem_points = 2;
-    m->mem_points[0] = (pv_mem_point){4096, st(1.0, PV_METHOD_TIMER)};
-    m->mem_points[1] = (pv_mem_point){1 << 26, st(90.0, PV_METHOD_TIMER)};
+    m->mem_points[0] = (pv_mem_point){4096, st(1.0, PV_METHOD_TIMER), st(0.3, PV_METHOD_TIMER)};
+    m->mem_points[1] = (pv_mem_point){1 << 26, st(90.0, PV_METHOD_TIMER), st(6.0, PV_METHOD_TIMER)};
     const char *names[4] = {"L1d", "L2", "L3", "DRAM"};
     double lat[4] = {1, 4, 12, 90}, bw[4] = {100, 60, 30, 15};
     m->nmem_levels = 4;
@@ -76,6 +76,7 @@ static pv_machine *make_machine(void)
         snprintf(l->name, sizeof l->name, "%s", names[i]);
         l->size = 49152ull << (4 * i);
         l->latency_ns = st(lat[i], PV_METHOD_TIMER);
+        l->random_ns = st(lat[i] / 8, PV_METHOD_TIMER);
         l->read_gbs = l->write_gbs = l->triad_gbs = st(bw[i], PV_METHOD_TIMER);
         l->read_gbs_all = l->triad_gbs_all = st(2 * bw[i], PV_METHOD_TIMER);
     }
@@ -84,6 +85,11 @@ static pv_machine *make_machine(void)
     m->warm.file_cached_gbs = st(10, PV_METHOD_TIMER);
     m->warm.syscall_ns = st(200, PV_METHOD_TIMER);
     m->warm.process_spawn_us = st(500, PV_METHOD_TIMER);
+    m->warm.file_read_4k_gbs = st(6, PV_METHOD_TIMER);
+    m->warm.file_write_gbs = st(5, PV_METHOD_TIMER);
+    m->warm.file_write_4k_gbs = st(1.5, PV_METHOD_TIMER);
+    m->warm.syscall_read_ns = st(450, PV_METHOD_TIMER);
+    m->warm.syscall_write_ns = st(1800, PV_METHOD_TIMER);
     snprintf(m->warm.huge_note, sizeof m->warm.huge_note, "transparent huge pages disabled");
     snprintf(m->warm.disk_note, sizeof m->warm.disk_note, "not measured");
     return m;
@@ -122,6 +128,15 @@ static void round_trip(void **state)
     assert_string_equal(r->mem_levels[3].name, "DRAM");
     assert_true(r->mem_levels[3].latency_ns.median == 90);
     assert_true(r->warm.syscall_ns.median == 200);
+    /* The fields added for the predictor (optional in the schema). */
+    assert_true(r->mem_points[1].random_ns.median == 6.0);
+    assert_true(r->mem_levels[3].random_ns.median == 90.0 / 8);
+    assert_true(r->warm.file_read_4k_gbs.median == 6);
+    assert_true(r->warm.file_write_gbs.median == 5);
+    assert_true(r->warm.file_write_4k_gbs.median == 1.5);
+    assert_true(r->warm.syscall_read_ns.median == 450);
+    assert_true(r->warm.syscall_write_ns.median == 1800);
+    assert_int_equal(r->warm.syscall_write_ns.method, PV_METHOD_TIMER);
     assert_int_equal(r->warm.page_fault_huge_ns.reps, 0); /* absent stays absent */
     assert_string_equal(r->warm.huge_note, m->warm.huge_note);
     /* Serializing again gives the same text. */
@@ -160,6 +175,10 @@ static void ed_type(json_t *r)
 }
 static void ed_missing(json_t *r) { json_object_del(r, "memory"); }
 static void ed_format(json_t *r) { json_object_set_new(r, "format", json_string("prevision-profile")); }
+static void ed_bad_new_field(json_t *r)
+{
+    json_object_set_new(json_object_get(r, "warmup"), "file_write_gbs", json_string("fast"));
+}
 static void ed_unknown_class(json_t *r)
 {
     json_t *c = json_object_get(r, "classes");
@@ -182,8 +201,49 @@ static void rejections(void **state)
     assert_non_null(strstr(pv_error_last(), "$.memory: required field is missing"));
     assert_int_equal(parse_edited(ed_format, &r), PV_ERR_FORMAT);
     assert_non_null(strstr(pv_error_last(), "$.format"));
+    assert_int_equal(parse_edited(ed_bad_new_field, &r), PV_ERR_FORMAT);
+    assert_non_null(strstr(pv_error_last(), "$.warmup.file_write_gbs: expected object"));
     assert_null(r);
     assert_int_equal(pv_machine_load("/nonexistent/m.json", &r), PV_ERR_NOTFOUND);
+}
+
+/* A file written before the predictor's figures existed (no random_ns, no
+ * file-write or small-call costs) still loads; those figures read as not
+ * measured. */
+static void ed_older_file(json_t *r)
+{
+    json_t *w = json_object_get(r, "warmup");
+    static const char *const gone[] = {"file_read_4k_gbs", "file_write_gbs", "file_write_4k_gbs", "syscall_read_ns",
+                                       "syscall_write_ns"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+        json_object_del(w, gone[i]);
+    json_t *mem = json_object_get(r, "memory"), *v;
+    size_t i;
+    json_array_foreach(json_object_get(mem, "latency_sweep"), i, v) json_object_del(v, "random_ns");
+    json_array_foreach(json_object_get(mem, "levels"), i, v) json_object_del(v, "random_ns");
+}
+
+static void older_file_loads(void **state)
+{
+    (void)state;
+    pv_machine *r = NULL;
+    assert_int_equal(parse_edited(ed_older_file, &r), PV_OK);
+    assert_int_equal(r->nmem_points, 2);
+    assert_true(r->mem_points[1].ns.median == 90.0);
+    assert_int_equal(r->mem_points[1].random_ns.reps, 0);
+    assert_int_equal(r->mem_levels[3].random_ns.reps, 0);
+    assert_int_equal(r->warm.file_write_gbs.reps, 0);
+    assert_int_equal(r->warm.file_write_4k_gbs.reps, 0);
+    assert_int_equal(r->warm.file_read_4k_gbs.reps, 0);
+    assert_int_equal(r->warm.syscall_read_ns.reps, 0);
+    assert_int_equal(r->warm.syscall_write_ns.reps, 0);
+    assert_true(r->warm.file_cached_gbs.median == 10);
+    /* And it serializes without the fields it lacks. */
+    char *s = to_text(r);
+    assert_null(strstr(s, "file_write_gbs"));
+    assert_null(strstr(s, "random_ns"));
+    free(s);
+    pv_machine_free(r);
 }
 
 static void unknown_class_warns(void **state)
@@ -306,7 +366,7 @@ static void cache(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip),   cmocka_unit_test(rejections),         cmocka_unit_test(unknown_class_warns),
+        cmocka_unit_test(round_trip),   cmocka_unit_test(rejections),  cmocka_unit_test(older_file_loads),         cmocka_unit_test(unknown_class_warns),
         cmocka_unit_test(other_host),   cmocka_unit_test(fingerprint_stable), cmocka_unit_test(cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
