@@ -431,37 +431,39 @@ int pv_analyze_binary(const char *path, const pv_analyze_options *opts, pv_profi
     if (!path || !out)
         return pv_error_set(PV_ERR_INVALID, "pv_analyze_binary: NULL argument");
     *out = NULL;
+    int rc = PV_OK;
+    void *data = NULL;
+    size_t len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        int err = errno;
-        return pv_error_set(err == ENOENT ? PV_ERR_NOTFOUND : PV_ERR_IO, "%s: cannot open: %s", path, strerror(err));
+        rc = pv_error_set(errno == ENOENT ? PV_ERR_NOTFOUND : PV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        goto done;
     }
     struct stat st;
     if (fstat(fd, &st)) {
-        int err = errno;
-        close(fd);
-        return pv_error_set(PV_ERR_IO, "%s: cannot stat: %s", path, strerror(err));
+        rc = pv_error_set(PV_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+        goto done;
     }
     if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return pv_error_set(PV_ERR_IO, "%s: is a directory, expected an ELF file", path);
+        rc = pv_error_set(PV_ERR_IO, "%s: is a directory, expected an ELF file", path);
+        goto done;
     }
     if (!S_ISREG(st.st_mode)) {
+        rc = pv_error_set(PV_ERR_IO, "%s: not a regular file", path);
+        goto done;
+    }
+    len = (size_t)st.st_size;
+    if (len && (data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+        data = NULL;
+        rc = pv_error_set(PV_ERR_IO, "%s: cannot map %zu bytes: %s", path, len, strerror(errno));
+        goto done;
+    }
+    close(fd); /* the mapping stays */
+    fd = -1;
+    rc = pv_analyze_memory(data, len, path, opts, out);
+done:
+    if (fd >= 0)
         close(fd);
-        return pv_error_set(PV_ERR_IO, "%s: not a regular file", path);
-    }
-    size_t len = (size_t)st.st_size;
-    void *data = NULL;
-    if (len) {
-        data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (data == MAP_FAILED) {
-            int err = errno;
-            close(fd);
-            return pv_error_set(PV_ERR_IO, "%s: cannot map %zu bytes: %s", path, len, strerror(err));
-        }
-    }
-    close(fd);
-    int rc = pv_analyze_memory(data, len, path, opts, out);
     if (data)
         munmap(data, len);
     return rc;

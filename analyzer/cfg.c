@@ -371,6 +371,7 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
     const pva_func *f = &c->funcs->v[fi];
     uint64_t addr = f->addr, size = f->size, avail = 0;
     int rc = PV_OK;
+    uint32_t *inner = NULL; /* per block: the deepest loop holding it */
     memset(out, 0, sizeof *out);
     const uint8_t *code = pva_elf_ptr(c->elf, addr, &avail);
     if (!code)
@@ -606,8 +607,7 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
         if ((rc = pva_find_loops(nb, s->succ_off, s->succ, &out->loops, &out->nloops)))
             goto done;
         /* Own blocks of each loop (not in an inner loop): deepest loop wins. */
-        uint32_t *inner = malloc(nb * sizeof *inner);
-        if (!inner)
+        if (!(inner = malloc(nb * sizeof *inner)))
             goto nomem;
         for (uint32_t b = 0; b < nb; b++)
             inner[b] = PV_NONE;
@@ -629,10 +629,8 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
         for (uint32_t b = 0; b < nb; b++)
             if (inner[b] != PV_NONE)
                 nin += out->blocks[b].ninsns;
-        if (GROW(s->deps, s->depscap, nin ? nin : 1)) {
-            free(inner);
+        if (GROW(s->deps, s->depscap, nin ? nin : 1))
             goto nomem;
-        }
         for (uint32_t l = 0; l < out->nloops; l++) {
             pv_mix m;
             memset(&m, 0, sizeof m);
@@ -655,7 +653,6 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
             float rec_c = nd ? pva_recurrence(c->uarch, s->deps, nd) : 0;
             out->loops[l].cycles = round2(tp > rec_c ? tp : rec_c);
         }
-        free(inner);
     }
 
     /* Callees and discovery candidates. */
@@ -673,10 +670,12 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
     }
 done_ok:
     out->done = 1;
-    return PV_OK;
+    goto done;
 nomem:
     rc = pv_error_set(PV_ERR_NOMEM, "out of memory analyzing the function at 0x%llx", (unsigned long long)addr);
 done:
-    pva_fres_free(out);
+    free(inner);
+    if (rc)
+        pva_fres_free(out);
     return rc;
 }

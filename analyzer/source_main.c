@@ -92,6 +92,34 @@ static int filter_args(src_tu *t, int argc, const char *const *argv, const char 
     return PV_OK;
 }
 
+/* The compile database at @path, checked with jansson: PV_ERR_FORMAT with the
+ * line or entry and field to fix. */
+static int check_database(const char *path)
+{
+    json_error_t jerr;
+    json_t *j = json_load_file(path, 0, &jerr);
+    if (!j)
+        return pv_error_set(PV_ERR_FORMAT, "%s:%d:%d: invalid JSON: %s; regenerate it (cmake -DCMAKE_EXPORT_COMPILE_COMMANDS=ON)",
+                            path, jerr.line, jerr.column, jerr.text);
+    int rc = PV_OK;
+    size_t nj = json_array_size(j);
+    if (!json_is_array(j) || !nj)
+        rc = pv_error_set(PV_ERR_FORMAT, "%s: the compile database has no entries (expected a non-empty JSON array)", path);
+    for (size_t i = 0; i < nj && !rc; i++) {
+        json_t *e = json_array_get(j, i);
+        const char *bad = !json_is_object(e) ? "an object"
+                        : !json_is_string(json_object_get(e, "directory")) ? "a \"directory\" string"
+                        : !json_is_string(json_object_get(e, "file")) ? "a \"file\" string"
+                        : !json_is_string(json_object_get(e, "command")) && !json_is_array(json_object_get(e, "arguments"))
+                            ? "a \"command\" string or an \"arguments\" array"
+                            : NULL;
+        if (bad)
+            rc = pv_error_set(PV_ERR_FORMAT, "%s: entry %zu: expected %s", path, i, bad);
+    }
+    json_decref(j);
+    return rc;
+}
+
 static int load_database(const char *build_dir, src_tu **out, unsigned *nout)
 {
     char path[PATH_MAX];
@@ -104,42 +132,25 @@ static int load_database(const char *build_dir, src_tu **out, unsigned *nout)
                             "%s: no compile database; configure the build with -DCMAKE_EXPORT_COMPILE_COMMANDS=ON "
                             "(or use bear) so that it writes compile_commands.json, or pass FILE.c -- FLAGS",
                             path);
+    int rc = PV_OK;
+    CXCompilationDatabase db = NULL;
+    CXCompileCommands cmds = NULL;
+    src_tu *tus = NULL;
+    unsigned ntus = 0;
     /* libclang prints its own complaints about a bad database on stderr and
      * says little; check the JSON first, with the line and field to fix */
-    json_error_t jerr;
-    json_t *j = json_load_file(path, 0, &jerr);
-    if (!j)
-        return pv_error_set(PV_ERR_FORMAT, "%s:%d:%d: invalid JSON: %s; regenerate it (cmake -DCMAKE_EXPORT_COMPILE_COMMANDS=ON)",
-                            path, jerr.line, jerr.column, jerr.text);
-    size_t nj = json_array_size(j);
-    if (!json_is_array(j) || !nj) {
-        json_decref(j);
-        return pv_error_set(PV_ERR_FORMAT, "%s: the compile database has no entries (expected a non-empty JSON array)", path);
-    }
-    for (size_t i = 0; i < nj; i++) {
-        json_t *e = json_array_get(j, i);
-        const char *bad = !json_is_object(e) ? "an object"
-                        : !json_is_string(json_object_get(e, "directory")) ? "a \"directory\" string"
-                        : !json_is_string(json_object_get(e, "file")) ? "a \"file\" string"
-                        : !json_is_string(json_object_get(e, "command")) && !json_is_array(json_object_get(e, "arguments"))
-                            ? "a \"command\" string or an \"arguments\" array"
-                            : NULL;
-        if (bad) {
-            json_decref(j);
-            return pv_error_set(PV_ERR_FORMAT, "%s: entry %zu: expected %s", path, i, bad);
-        }
-    }
-    json_decref(j);
+    if ((rc = check_database(path)))
+        goto done;
     CXCompilationDatabase_Error err;
-    CXCompilationDatabase db = clang_CompilationDatabase_fromDirectory(build_dir, &err);
-    if (err != CXCompilationDatabase_NoError || !db)
-        return pv_error_set(PV_ERR_FORMAT, "%s: libclang cannot read this compile database (malformed JSON or entries)",
-                            path);
-    CXCompileCommands cmds = clang_CompilationDatabase_getAllCompileCommands(db);
+    db = clang_CompilationDatabase_fromDirectory(build_dir, &err);
+    if (err != CXCompilationDatabase_NoError || !db) {
+        rc = pv_error_set(PV_ERR_FORMAT, "%s: libclang cannot read this compile database (malformed JSON or entries)",
+                          path);
+        goto done;
+    }
+    cmds = clang_CompilationDatabase_getAllCompileCommands(db);
     unsigned n = cmds ? clang_CompileCommands_getSize(cmds) : 0;
-    int rc = PV_OK;
-    src_tu *tus = calloc(n ? n : 1, sizeof *tus);
-    unsigned ntus = 0;
+    tus = calloc(n ? n : 1, sizeof *tus);
     if (!tus) {
         rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory", path);
         goto done;
@@ -187,7 +198,8 @@ static int load_database(const char *build_dir, src_tu **out, unsigned *nout)
 done:
     if (cmds)
         clang_CompileCommands_dispose(cmds);
-    clang_CompilationDatabase_dispose(db);
+    if (db)
+        clang_CompilationDatabase_dispose(db);
     if (rc) {
         for (unsigned i = 0; tus && i < ntus; i++)
             tu_free(&tus[i]);

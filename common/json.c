@@ -410,6 +410,20 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
+/* Write into a device, FIFO or socket where it is (-o /dev/null, -o
+ * /dev/stdout, a named pipe): renaming a temporary file over it would
+ * replace the node with a regular file. */
+static int write_in_place(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pv_error_set(PV_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+    int werr = write_all(fd, data, len) != 0 ? errno : 0;
+    if (close(fd) != 0 && !werr)
+        werr = errno;
+    return werr ? pv_error_set(PV_ERR_IO, "%s: write failed: %s", path, strerror(werr)) : PV_OK;
+}
+
 int pv_file_write_atomic(const char *path, const void *data, size_t len)
 {
     if (!strcmp(path, "-")) {
@@ -417,39 +431,28 @@ int pv_file_write_atomic(const char *path, const void *data, size_t len)
             return pv_error_set(PV_ERR_IO, "stdout: write failed: %s", strerror(errno));
         return PV_OK;
     }
-    /* A device, FIFO or socket (-o /dev/null, -o /dev/stdout, a named pipe)
-     * is written in place: renaming a temporary file over it would replace
-     * the device node with a regular file. */
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         if (S_ISDIR(st.st_mode))
             return pv_error_set(PV_ERR_IO, "%s: is a directory; name a file to write", path);
-        int dfd = open(path, O_WRONLY | O_CLOEXEC);
-        if (dfd < 0)
-            return pv_error_set(PV_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
-        int werr = write_all(dfd, data, len) != 0 ? errno : 0;
-        if (close(dfd) != 0 && !werr)
-            werr = errno;
-        return werr ? pv_error_set(PV_ERR_IO, "%s: write failed: %s", path, strerror(werr)) : PV_OK;
+        return write_in_place(path, data, len);
     }
+    int rc = PV_OK, fd = -1;
+    char *real = NULL, *tmp = NULL;
     /* Through a symbolic link, replace the file it points to and keep the link. */
-    char *real = NULL;
     if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (real = realpath(path, NULL)) != NULL)
         path = real;
-    int rc = PV_OK, fd = -1;
     size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        free(real);
-        return pv_error_set(PV_ERR_NOMEM, "out of memory");
+    if (!(tmp = malloc(plen + 16))) {
+        rc = pv_error_set(PV_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
     }
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
+    if ((fd = mkstemp(tmp)) < 0) {
         rc = pv_error_set(PV_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
-        free(tmp);
-        free(real);
-        return rc;
+        free(tmp); /* nothing was created: nothing to remove */
+        tmp = NULL;
+        goto done;
     }
     /* mkstemp makes the file 0600; outputs are ordinary files. */
     mode_t um = umask(0);
@@ -458,20 +461,18 @@ int pv_file_write_atomic(const char *path, const void *data, size_t len)
         rc = pv_error_set(PV_ERR_IO, "%s: write failed: %s", path, strerror(errno));
         goto done;
     }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = pv_error_set(PV_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        goto done;
-    }
+    int cerr = close(fd) != 0 ? errno : 0;
     fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = pv_error_set(PV_ERR_IO, "%s: cannot replace the file: %s", path, strerror(errno));
+    if (cerr) {
+        rc = pv_error_set(PV_ERR_IO, "%s: write failed: %s", path, strerror(cerr));
         goto done;
     }
+    if (rename(tmp, path) != 0)
+        rc = pv_error_set(PV_ERR_IO, "%s: cannot replace the file: %s", path, strerror(errno));
 done:
     if (fd >= 0)
         close(fd);
-    if (rc != PV_OK)
+    if (rc != PV_OK && tmp)
         unlink(tmp);
     free(tmp);
     free(real);
