@@ -37,7 +37,7 @@ struct pva_dcache {
     size_t n;
     /* One bit per slot, set when an entry's probe starts there: most tried
      * lengths are shorter than the head and miss, and this 8 KB bitmap stays
-     * in L1 where the 4 MB table would cost a cache miss per try. */
+     * in L1 where the 34 MB table would cost a cache miss per try. */
     uint64_t used[DC_SIZE / 64];
 };
 

@@ -223,22 +223,18 @@ int pv_decoder_new(pv_decoder **out, const pv_decoder_options *opts)
     cs_err e = cs_open(CS_ARCH_X86, CS_MODE_64, &d->cs);
     if (e != CS_ERR_OK) {
         rc = pv_error_set(PV_ERR_BACKEND, "Capstone: cannot open an x86-64 decoder: %s", cs_strerror(e));
-        free(d);
-        d = NULL;
         goto done;
     }
     cs_option(d->cs, CS_OPT_DETAIL, CS_OPT_ON);
-    d->insn = cs_malloc(d->cs);
-    if (!d->insn) {
-        cs_close(&d->cs);
-        free(d);
-        d = NULL;
+    if (!(d->insn = cs_malloc(d->cs))) {
         rc = pv_error_set(PV_ERR_NOMEM, "pv_decoder_new: out of memory");
         goto done;
     }
     d->text = opts->text;
     *out = d;
+    d = NULL;
 done:
+    pv_decoder_free(d); /* a partly built one: pv_decoder_free() takes any state */
     return rc;
 }
 

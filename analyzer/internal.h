@@ -51,6 +51,8 @@ int pva_decode(pv_decoder *d, const uint8_t *code, size_t len, uint64_t addr, pv
 
 /* A per-thread cache of decoded instruction shapes (dcache.c). */
 typedef struct pva_dcache pva_dcache;
+/* An empty cache (2^18 entries of 136 bytes, calloc()ed: pages are touched as
+ * it fills), or NULL when out of memory. Free with pva_dcache_free() (NULL allowed). */
 pva_dcache *pva_dcache_new(void);
 void pva_dcache_free(pva_dcache *c);
 /* pva_decode() through the cache (@c may be NULL). *fresh is 1 when Capstone
@@ -135,8 +137,10 @@ typedef struct pva_elf {
     uint32_t nsyms;
 } pva_elf;
 
-/* Validate and index an in-memory ELF image (kept, not copied). PV_ERR_FORMAT /
- * PV_ERR_UNSUPPORTED with the offset of what is wrong. pva_elf_close() frees. */
+/* Validate and index an in-memory ELF image (kept, not copied: @data and
+ * @path must outlive @e). PV_ERR_FORMAT / PV_ERR_UNSUPPORTED with the offset
+ * of what is wrong, PV_ERR_NOMEM; on failure @e holds nothing to free.
+ * pva_elf_close() frees an opened one. */
 int pva_elf_open(pva_elf *e, const void *data, size_t len, const char *path);
 void pva_elf_close(pva_elf *e);
 /* Bytes at link-time address @va inside a section with file contents; *avail
@@ -144,6 +148,7 @@ void pva_elf_close(pva_elf *e);
 const uint8_t *pva_elf_ptr(const pva_elf *e, uint64_t va, uint64_t *avail);
 /* The executable section (with contents) containing @va, or NULL. */
 const pva_sec *pva_elf_code_section(const pva_elf *e, uint64_t va);
+/* The first section named @name, or NULL. */
 const pva_sec *pva_elf_section(const pva_elf *e, const char *name);
 /* The import whose GOT slot is at @addr, or -1. */
 int pva_elf_slot_import(const pva_elf *e, uint64_t addr);
@@ -168,7 +173,7 @@ typedef struct pva_funcs {
     size_t n, cap;
 } pva_funcs;
 
-/* Append a candidate. */
+/* Append a candidate (copied; on success fs owns its owned_name and res). PV_ERR_NOMEM. */
 int pva_funcs_push(pva_funcs *fs, const pva_func *f);
 /* Sort by address, merge candidates at the same address (symbols win, then
  * FDE sizes), clip sizes so that functions never overlap and stay inside
@@ -178,8 +183,10 @@ void pva_funcs_normalize(pva_funcs *fs, const pva_elf *e);
 long pva_funcs_find(const pva_funcs *fs, uint64_t addr);
 /* Index of the function containing @addr, or -1. */
 long pva_funcs_containing(const pva_funcs *fs, uint64_t addr);
-/* Candidates from symbols, PLT stubs, .eh_frame FDEs and the entry point. */
+/* Candidates from symbols, PLT stubs, .eh_frame FDEs and the entry point,
+ * normalized. PV_ERR_NOMEM, or a decoder error. */
 int pva_funcs_collect(pva_funcs *fs, const pva_elf *e);
+/* Free the candidates, their names and results; @fs is left empty. */
 void pva_funcs_free(pva_funcs *fs);
 
 /* Read-only context shared by the worker threads. */
@@ -218,14 +225,19 @@ typedef struct pva_fres {
     pv_mix mix;
 } pva_fres;
 
+/* Free what @r holds (not @r itself) and zero it. NULL allowed. */
 void pva_fres_free(pva_fres *r);
 
-/* Per-thread scratch space of the CFG builder. */
+/* Per-thread scratch space of the CFG builder: arrays reused from one
+ * function to the next. NULL when out of memory; free with pva_scratch_free(). */
 typedef struct pva_scratch pva_scratch;
 pva_scratch *pva_scratch_new(void);
 void pva_scratch_free(pva_scratch *s);
 
-/* Decode function @fi into blocks, edges, loops and cycle estimates. */
+/* Decode function @fi of c->funcs into blocks, edges, loops and cycle
+ * estimates in *@out (zeroed first; free with pva_fres_free()). A function
+ * whose bytes are not in the file gets an empty result. PV_ERR_NOMEM naming
+ * the function's address; on failure *@out holds nothing. */
 int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t fi, pva_fres *out);
 
 /* Follow the code from a function's start (bounded by @limit bytes) to find
@@ -234,7 +246,9 @@ uint64_t pva_explore_extent(const pva_ctx *c, pv_decoder *d, uint64_t addr, uint
 
 /* loops.c: natural loops of a function's CFG. succ[] lists, for each of
  * @n blocks, local successor indices (succ_off[i]..succ_off[i+1]).
- * Fills *loops (malloc()ed) with header, parent, depth, flags, blocks. */
+ * Fills *loops (malloc()ed, parents before children; each loop's blocks
+ * malloc()ed too, the caller frees both) with header, parent, depth, flags,
+ * blocks and latch; NULL and 0 when there is no loop. PV_ERR_NOMEM. */
 int pva_find_loops(uint32_t n, const uint32_t *succ_off, const uint32_t *succ, pva_floop **loops,
                    uint32_t *nloops);
 
@@ -251,9 +265,13 @@ void pva_lines_free(pva_lines *l);
 pv_srcloc pva_lines_find(pva_lines *l, pv_profile *p, uint64_t addr, uint64_t end);
 
 /* libs.c */
+/* 1 when a function of that name never returns (exit, abort, __cxa_throw, std::__throw_*...). */
 int pva_is_noreturn_name(const char *name);
-/* p->libraries from the imports, and import_lib of PLT stubs. */
+/* p->libraries from the DT_NEEDED entries and the imports (and, for a static
+ * binary, the library families of its own symbols). PV_ERR_NOMEM. */
 int pva_build_libraries(const pva_elf *e, pv_profile *p);
+/* The soname providing import @im (its version's file, else the needed
+ * library of its family, else the only one), pointing into the file; or NULL. */
 const char *pva_import_lib(const pva_elf *e, const pva_import *im);
 
 #endif

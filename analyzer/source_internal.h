@@ -130,14 +130,21 @@ typedef struct src_result {
     double parse_seconds;
 } src_result;
 
-/* AST pass over one TU with an index owned by the calling thread (void* = CXIndex). */
+/* AST pass over one TU with an index owned by the calling thread (void* =
+ * CXIndex), into *@res (zeroed by the caller; free with
+ * pva_source_result_free() whatever the result). Parse errors become
+ * diagnostics; PV_ERR_NOMEM otherwise, with the error detail in the
+ * calling thread. */
 int pva_source_ast_tu(void *index, const src_tu *tu, src_result *res);
 
 /* IR pass over one TU: compile to bitcode in @p tmpdir with @p clang and count
- * per loop; appends IR loop objects to @p loops and diagnostics to @p diags. */
+ * per loop; appends IR loop objects to @p loops and diagnostics to @p diags
+ * (a TU that does not compile is a diagnostic). PV_ERR_NOTFOUND when @p
+ * clang cannot be run, PV_ERR_NOMEM; the detail is in the calling thread. */
 int pva_source_ir_tu(const char *clang, const char *tmpdir, unsigned id, const src_tu *tu, json_t *loops,
                     json_t *diags);
 
+/* Free what @r holds and zero it (not @r itself). NULL allowed. */
 void pva_source_result_free(src_result *r);
 
 /* Total over one call of its function of @p f, a quantity per iteration of

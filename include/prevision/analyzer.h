@@ -91,7 +91,7 @@ typedef struct pv_decoder_options {
 
 /**
  * Create an x86-64 decoder.
- * @param out  receives the decoder; free with pv_decoder_free()
+ * @param out  receives the decoder (NULL on failure); free with pv_decoder_free()
  * @param opts options, or NULL for the defaults
  * @return PV_OK, PV_ERR_NOMEM, PV_ERR_INVALID (bad options version) or
  *         PV_ERR_BACKEND when Capstone cannot be opened.
@@ -196,7 +196,7 @@ typedef struct pv_analyze_options {
     const pv_uarch *uarch;    /**< cost table for block/loop cycles; NULL: pv_uarch_host(). Not copied: must outlive the call */
     int nthreads;             /**< worker threads; 0: one per online CPU */
     int no_lines;             /**< 1: skip DWARF line lookup */
-    pv_progress_fn progress;  /**< optional progress callback ("functions", done, total) */
+    pv_progress_fn progress;  /**< optional progress callback ("functions", done, total), called from the calling thread only */
     void *progress_ud;        /**< passed to @p progress */
 } pv_analyze_options;
 #define PV_ANALYZE_OPTIONS_VERSION 1
@@ -210,13 +210,18 @@ typedef struct pv_analyze_options {
  * libraries, basic blocks sorted by address with CFG edges and cycle
  * estimates, natural loops with nesting, call graph, DWARF source lines,
  * library groups and instruction mixes.
- * @param path ELF file
+ * @param path ELF file (mapped read-only during the call)
  * @param opts options, or NULL for the defaults
- * @param out  receives the profile; caller frees with pv_profile_free()
- * @return PV_OK; PV_ERR_NOTFOUND / PV_ERR_IO when the file cannot be read;
- *         PV_ERR_FORMAT for a file that is not ELF or is corrupt or
- *         truncated (the detail names the offset); PV_ERR_UNSUPPORTED for
- *         valid ELF of another class or machine; PV_ERR_NOMEM.
+ * @param out  receives the profile (NULL on failure); caller frees it with
+ *             pv_profile_free()
+ * @return PV_OK; PV_ERR_NOTFOUND / PV_ERR_IO when the file cannot be read
+ *         (a directory, not a regular file); PV_ERR_FORMAT for a file that
+ *         is not ELF or is corrupt or truncated (the detail names the field
+ *         and its file offset); PV_ERR_UNSUPPORTED for valid ELF of another
+ *         class or machine, a relocatable object or one without section
+ *         headers; PV_ERR_LIMIT for more functions, blocks or loops than a
+ *         profile holds (2^32 - 1); PV_ERR_INVALID for NULL arguments or an
+ *         options version this library does not know; PV_ERR_NOMEM.
  */
 int pv_analyze_binary(const char *path, const pv_analyze_options *opts, pv_profile **out);
 
@@ -231,6 +236,7 @@ int pv_analyze_memory(const void *data, size_t len, const char *name, const pv_a
 
 /**
  * Hex SHA-256 of @p len bytes (FIPS 180-4) into @p hex (65 bytes, NUL-terminated).
+ * Cannot fail; thread-safe.
  */
 void pv_sha256_hex(const void *data, size_t len, char hex[65]);
 

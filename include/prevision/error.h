@@ -46,13 +46,18 @@ int pv_error_set(int code, const char *fmt, ...)
 /**
  * Prefix the calling thread's current detail message with a formatted
  * context string followed by ": " (e.g. the file name), and return @p code.
+ * With no current message, the prefix is followed by pv_strerror(@p code).
+ * The result is truncated at 1023 bytes.
  */
 int pv_error_prefix(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /**
  * @return the calling thread's last detail message; never NULL (empty string
- * when none). The pointer stays valid until the thread's next pv_error_set().
+ * when none). It points into a per-thread buffer that the thread's next
+ * pv_error_set(), pv_error_prefix() or pv_error_clear() overwrites; copy it
+ * to keep it. Another thread's failures are not seen here: code running
+ * work on threads must carry their messages back itself.
  */
 const char *pv_error_last(void);
 

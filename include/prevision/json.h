@@ -43,7 +43,9 @@ const char *pv_schema_text(pv_schema_id id);
  * @param instance a json_t* (declared void* so this header needs no jansson)
  * @param source   name for messages (file path)
  * @return PV_OK, or PV_ERR_FORMAT with the message
- *         "SOURCE: $.path.to[3].field: expected WHAT, got WHAT".
+ *         "SOURCE: $.path.to[3].field: expected WHAT, got WHAT" (the first
+ *         violation found); PV_ERR_INVALID for an unknown @p id. Neither
+ *         argument is modified or retained.
  */
 int pv_json_validate(pv_schema_id id, const void *instance, const char *source);
 
@@ -58,8 +60,9 @@ int pv_json_validate_with(const void *schema, const void *instance, const char *
  * @param path  file to read
  * @param out   receives the buffer; caller frees with free()
  * @param len   receives the length (without the NUL); may be NULL
- * @return PV_OK, PV_ERR_NOTFOUND (no such file), PV_ERR_IO (other errors,
- *         message names the path and errno text), PV_ERR_NOMEM.
+ * @return PV_OK, PV_ERR_NOTFOUND (no such file), PV_ERR_IO (a directory,
+ *         or another error: the message names the path and errno text),
+ *         PV_ERR_NOMEM. On failure *@p out is NULL.
  */
 int pv_file_read(const char *path, char **out, size_t *len);
 
@@ -76,9 +79,14 @@ int pv_file_read(const char *path, char **out, size_t *len);
 int pv_file_write_atomic(const char *path, const void *data, size_t len);
 
 /**
- * Parse JSON text with jansson, turning a syntax error into
- * PV_ERR_FORMAT "SOURCE:LINE:COLUMN: invalid JSON: REASON".
- * @param out receives a json_t* (as void*); caller releases with json_decref().
+ * Parse JSON text with jansson (duplicate object keys rejected), turning a
+ * syntax error into PV_ERR_FORMAT "SOURCE:LINE:COLUMN: invalid JSON: REASON"
+ * ("SOURCE: empty file, expected JSON" for @p len 0).
+ * @param text   @p len bytes of JSON (need not be NUL-terminated)
+ * @param source name for messages (file path)
+ * @param out    receives a json_t* (as void*), NULL on failure; caller
+ *               releases it with json_decref()
+ * @return PV_OK or PV_ERR_FORMAT.
  */
 int pv_json_parse(const char *text, size_t len, const char *source, void **out);
 

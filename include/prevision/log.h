@@ -17,6 +17,7 @@
 extern "C" {
 #endif
 
+/** Severity of a pv_log() message; the CLI shows WARN and ERROR, and DEBUG with -v. */
 typedef enum pv_log_level { PV_LOG_DEBUG = 0, PV_LOG_INFO, PV_LOG_WARN, PV_LOG_ERROR } pv_log_level;
 
 /** A log sink: receives one complete message without trailing newline. */
@@ -28,7 +29,7 @@ typedef void (*pv_log_fn)(void *ud, pv_log_level level, const char *msg);
  */
 void pv_log_set_handler(pv_log_fn fn, void *ud);
 
-/** Send a printf-formatted message to the handler, if any. */
+/** Send a printf-formatted message (truncated at 1023 bytes) to the handler, if any. */
 void pv_log(pv_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /**
@@ -38,7 +39,7 @@ void pv_log(pv_log_level level, const char *fmt, ...) __attribute__((format(prin
  */
 typedef void (*pv_progress_fn)(void *ud, const char *phase, uint64_t done, uint64_t total);
 
-/** A terminal progress bar. Opaque. */
+/** A terminal progress bar. Opaque; not thread-safe (update it from one thread). */
 typedef struct pv_progress_bar pv_progress_bar;
 
 /**

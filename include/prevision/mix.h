@@ -84,7 +84,7 @@ const char *pv_mix_class_desc(pv_mix_class c);
 /** @return the class named @p name, or -1 if no class has that name. */
 int pv_mix_class_from_name(const char *name);
 
-/** dst += src (static into static). */
+/** dst += src (static into static), class by class; the 32-bit counts wrap on overflow. */
 void pv_mix_add(pv_mix *dst, const pv_mix *src);
 
 /** dst += src * times (static scaled into dynamic). */

@@ -326,15 +326,17 @@ typedef struct pv_profile {
 /** Allocate an empty profile. @return PV_OK or PV_ERR_NOMEM. Free with pv_profile_free(). */
 int pv_profile_new(pv_profile **out);
 
-/** Free a profile and everything it owns. NULL is allowed. */
+/** Free a profile and everything it owns (pv_profile_new() or a reader made it). NULL is allowed. */
 void pv_profile_free(pv_profile *p);
 
 /** Free the contents of a dynamic section and the section itself. NULL is allowed. */
 void pv_dynamic_free(pv_dynamic *d);
 
 /**
- * Intern a source file name in p->files.
- * @return its index, or PV_NONE on allocation failure.
+ * Intern a source file name in p->files: the index of an equal name already
+ * there, else a strdup() of @p name appended. p->files may have been sized
+ * exactly (by the reader, or by code filling the profile): it is grown here.
+ * @return its index, or PV_NONE on allocation failure (no detail recorded).
  */
 uint32_t pv_profile_intern_file(pv_profile *p, const char *name);
 
@@ -360,7 +362,9 @@ uint32_t pv_profile_find_function(const pv_profile *p, uint64_t addr);
  * @param out     receives a malloc()ed NUL-terminated string; caller frees with free()
  * @param compact 1 for no indentation (large profiles), 0 for indented
  * @return PV_OK, PV_ERR_NOMEM, or PV_ERR_INVALID if @p p is inconsistent
- *         (an index out of range), with a detail message.
+ *         (an index out of range), with a detail message; *@p out is NULL
+ *         on failure. The output is canonical: parsing it and writing again
+ *         gives the same bytes.
  */
 int pv_profile_to_string(const pv_profile *p, char **out, int compact);
 
@@ -377,15 +381,19 @@ int pv_profile_save(const pv_profile *p, const char *path, int compact);
  * @param text   JSON text
  * @param len    its length
  * @param source name used in error messages (usually the file path)
- * @param out    receives the profile; caller frees with pv_profile_free()
- * @return PV_OK; PV_ERR_FORMAT for bad JSON or a field that breaks the schema
- *         (message: "SOURCE: $.blocks[3].addr: expected integer, got string");
- *         PV_ERR_VERSION for a schema_version this library cannot read.
+ * @param out    receives the profile, NULL on failure; caller frees it with
+ *               pv_profile_free()
+ * @return PV_OK; PV_ERR_FORMAT for bad JSON, a field that breaks the schema
+ *         (message: "SOURCE: $.blocks[3].addr: expected integer, got string"),
+ *         an index out of range, unsorted blocks, or a value too large for
+ *         its field; PV_ERR_VERSION for a schema_version this library cannot
+ *         read; PV_ERR_NOMEM.
  */
 int pv_profile_parse(const char *text, size_t len, const char *source, pv_profile **out);
 
 /**
- * Load and validate a profile file ("-" reads stdin).
+ * Load and validate a profile file ("-" reads stdin); messages name @p path.
+ * @param out receives the profile, NULL on failure; free with pv_profile_free()
  * @return as pv_profile_parse(), or PV_ERR_IO / PV_ERR_NOTFOUND when the
  *         file cannot be read.
  */

@@ -114,7 +114,8 @@ int pv_poly_eval(const pv_poly *p, pv_expr_lookup_fn lookup, void *ud, double *o
  * `min(a,b)`, `max(a,b)`. Division is exact (real); trip counts that round
  * say so with ceil().
  * @return PV_OK; PV_ERR_FORMAT for a syntax error (message gives the
- *         offset); PV_ERR_NOTFOUND naming a parameter @p lookup does not know.
+ *         offset); PV_ERR_NOTFOUND naming a parameter @p lookup does not know;
+ *         PV_ERR_INVALID for a NULL @p text or @p out.
  */
 int pv_expr_eval(const char *text, pv_expr_lookup_fn lookup, void *ud, double *out);
 
@@ -155,9 +156,11 @@ typedef struct pv_source_options {
  * @param opts  options (build_dir or file must be set)
  * @param out   receives a jansson json_t* object (the profile's `source`
  *              section); caller releases it with json_decref()
- * @return PV_OK; PV_ERR_INVALID (bad options); PV_ERR_NOTFOUND (no
- *         compile_commands.json in build_dir, no such file, or no entry
- *         matching @p only);
+ * @return PV_OK; PV_ERR_INVALID (bad options, or a build_dir name longer
+ *         than a path); PV_ERR_NOTFOUND (no compile_commands.json in
+ *         build_dir, no such file, no entry matching @p only, or no compiler
+ *         for the IR pass); PV_ERR_IO (no current directory to resolve @p
+ *         file against, no temporary directory for the IR pass);
  *         PV_ERR_FORMAT (a compile database libclang cannot read, or one
  *         with no entries); PV_ERR_BACKEND (libclang cannot parse at all);
  *         PV_ERR_NOMEM.
