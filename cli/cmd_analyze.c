@@ -87,7 +87,9 @@ static void print_loop(const pv_profile *p, uint32_t l, int indent, const uint32
         print_loop(p, children[k], indent + 1, child_off, children, budget, printed);
 }
 
-static void summary(const pv_profile *p, int top)
+/* The human summary on stdout. @return PV_OK, or PV_ERR_NOMEM (recorded) when
+ * the loop nests cannot be ranked: the listing stops there. */
+static int summary(const pv_profile *p, int top)
 {
     const pv_target *t = &p->target;
     uint32_t nplt = 0, ndisc = 0, maxdepth = 0, nirr = 0, nunres = 0;
@@ -129,16 +131,19 @@ static void summary(const pv_profile *p, int top)
         }
     }
     if (!p->nloops || top <= 0)
-        return;
+        return PV_OK;
     /* Children lists, then rank the outermost loops. */
+    int rc = PV_OK;
     uint32_t *child_off = calloc(p->nloops + 1, sizeof *child_off);
     uint32_t *children = malloc(p->nloops * sizeof *children);
     uint32_t *fill = malloc((p->nloops + 1) * sizeof *fill);
     uint32_t *roots = malloc(p->nloops * sizeof *roots);
     double *w = malloc(p->nloops * sizeof *w);
     uint32_t nroots = 0;
-    if (!child_off || !children || !fill || !roots || !w)
+    if (!child_off || !children || !fill || !roots || !w) {
+        rc = pv_error_set(PV_ERR_NOMEM, "out of memory ranking %u loops", p->nloops);
         goto done;
+    }
     for (uint32_t i = 0; i < p->nloops; i++)
         if (p->loops[i].parent != PV_NONE)
             child_off[p->loops[i].parent + 1]++;
@@ -176,6 +181,7 @@ done:
     free(fill);
     free(roots);
     free(w);
+    return rc;
 }
 
 int cmd_analyze(int argc, char **argv)
@@ -253,7 +259,10 @@ int cmd_analyze(int argc, char **argv)
             code = pv_cli_fail(cmd, rc);
         goto done;
     }
-    summary(p, top);
+    if ((rc = summary(p, top))) {
+        code = pv_cli_fail(cmd, rc);
+        goto done;
+    }
     if (out_path)
         printf("wrote %s\n", out_path);
 done:

@@ -165,12 +165,17 @@ int pv_cli_analyze_source(int argc, char **argv)
             code = PV_EXIT_FAILURE;
             goto done;
         }
+        /* One newline at the end, as every text file. */
         size_t len = strlen(text);
-        char *t2 = realloc(text, len + 2);
-        if (t2) {
+        if (len && text[len - 1] != '\n') {
+            char *t2 = realloc(text, len + 2);
+            if (!t2) {
+                pv_cli_error(cmd, "out of memory while writing JSON");
+                code = PV_EXIT_FAILURE;
+                goto done;
+            }
             text = t2;
-            if (len && text[len - 1] != '\n')
-                strcpy(text + len, "\n");
+            memcpy(text + len, "\n", 2);
         }
     }
     if (out_path && (code = pv_cli_write_output(cmd, out_path, text)))
