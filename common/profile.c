@@ -745,6 +745,16 @@ static char *jsdup(const json_t *o, const char *k)
     return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
+/* An optional string field: a copy of o[k] in *out, NULL when absent.
+ * PV_ERR_NOMEM when the copy fails (jsdup's NULL would read as "absent"). */
+static int r_str(reader *r, const json_t *o, const char *k, char **out)
+{
+    *out = jsdup(o, k);
+    if (!*out && json_is_string(json_object_get(o, k)))
+        return pv_error_set(PV_ERR_NOMEM, "%s: out of memory", r->source);
+    return PV_OK;
+}
+
 static void r_mix(const json_t *m, uint64_t *n, uint64_t *loaded, uint64_t *stored)
 {
     const char *key;
@@ -1009,13 +1019,11 @@ static int r_profile(reader *r, const json_t *j, pv_profile *p)
     size_t i;
     const json_t *v;
     p->schema_version = (int)json_integer_value(json_object_get(j, "schema_version"));
-    p->generator = jsdup(j, "generator");
-    p->uarch = jsdup(j, "uarch");
     const json_t *t = json_object_get(j, "target");
-    p->target.path = jsdup(t, "path");
-    p->target.build_id = jsdup(t, "build_id");
-    p->target.arch = jsdup(t, "arch");
-    p->target.kind = jsdup(t, "kind");
+    if ((rc = r_str(r, j, "generator", &p->generator)) || (rc = r_str(r, j, "uarch", &p->uarch)) ||
+        (rc = r_str(r, t, "path", &p->target.path)) || (rc = r_str(r, t, "build_id", &p->target.build_id)) ||
+        (rc = r_str(r, t, "arch", &p->target.arch)) || (rc = r_str(r, t, "kind", &p->target.kind)))
+        goto done;
     snprintf(p->target.sha256, sizeof p->target.sha256, "%s", json_string_value(json_object_get(t, "sha256")));
     p->target.entry = ju(t, "entry");
     p->target.stripped = json_is_true(json_object_get(t, "stripped"));
@@ -1060,7 +1068,8 @@ static int r_profile(reader *r, const json_t *j, pv_profile *p)
         if ((rc = ju32(r, v, "insns", "functions", i, &f->ninsns)) ||
             (rc = ju32(r, v, "undecoded_bytes", "functions", i, &f->nundecoded)))
             goto done;
-        f->import_lib = jsdup(v, "import_lib");
+        if ((rc = r_str(r, v, "import_lib", &f->import_lib)))
+            goto done;
         const json_t *callees = json_object_get(v, "callees");
         f->ncallees = (uint32_t)json_array_size(callees);
         ALLOC_ARRAY(f->callees, f->ncallees);
@@ -1137,7 +1146,8 @@ static int r_profile(reader *r, const json_t *j, pv_profile *p)
             goto done;
         const json_t *tc = json_object_get(v, "trip_count");
         l->trip_count = tc ? (int64_t)json_integer_value(tc) : -1;
-        l->trip_expr = jsdup(v, "trip_expr");
+        if ((rc = r_str(r, v, "trip_expr", &l->trip_expr)))
+            goto done;
         l->cycles_per_iter = (float)json_number_value(json_object_get(v, "cycles_per_iter"));
     }
     const json_t *libs = json_object_get(j, "libraries");
