@@ -254,6 +254,8 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Run the pool's phase over every TU on up to @nthreads threads. @return
+ * PV_OK, or the first failed TU's error with its message. */
 static int run_pool(pool *p, unsigned nthreads)
 {
     atomic_store(&p->next, 0);
@@ -262,20 +264,23 @@ static int run_pool(pool *p, unsigned nthreads)
         nthreads = p->ntus;
     if (nthreads <= 1) {
         worker(p);
-        return PV_OK;
+    } else {
+        pthread_t *th = calloc(nthreads, sizeof *th);
+        if (!th)
+            return pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
+        unsigned started = 0;
+        for (; started < nthreads; started++)
+            if (pthread_create(&th[started], NULL, worker, p))
+                break;
+        if (!started)
+            worker(p);
+        for (unsigned i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        free(th);
     }
-    pthread_t *th = calloc(nthreads, sizeof *th);
-    if (!th)
-        return pv_error_set(PV_ERR_NOMEM, "source analysis: out of memory");
-    unsigned started = 0;
-    for (; started < nthreads; started++)
-        if (pthread_create(&th[started], NULL, worker, p))
-            break;
-    if (!started)
-        worker(p);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    free(th);
+    for (unsigned i = 0; i < p->ntus; i++)
+        if (p->rcs[i])
+            return pv_error_set(p->rcs[i], "%s", p->msgs[i]);
     return PV_OK;
 }
 
@@ -823,11 +828,6 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
     }
     if ((rc = run_pool(&p, nthreads)))
         goto done;
-    for (unsigned i = 0; i < ntus; i++)
-        if (p.rcs[i]) {
-            rc = pv_error_set(p.rcs[i], "%s", p.msgs[i]);
-            goto done;
-        }
     if (opts->ir) {
         if (!mkdtemp(tmpdir)) {
             rc = pv_error_set(PV_ERR_IO, "%s: cannot create a temporary directory for bitcode", tmpdir);
@@ -844,11 +844,6 @@ int pv_source_analyze(const pv_source_options *opts, void **out)
         p.clang = opts->clang ? opts->clang : PV_CLANG_PATH;
         if ((rc = run_pool(&p, nthreads)))
             goto done;
-        for (unsigned i = 0; i < ntus; i++)
-            if (p.rcs[i]) {
-                rc = pv_error_set(p.rcs[i], "%s", p.msgs[i]);
-                goto done;
-            }
     }
     /* assemble */
     src = json_object();

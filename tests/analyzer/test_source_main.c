@@ -39,19 +39,12 @@ static int setup(void **state)
     snprintf(tmp, sizeof tmp, "/tmp/pv_source_main.XXXXXX");
     if (!mkdtemp(tmp))
         return -1;
-    char path[256];
-    snprintf(path, sizeof path, "%s/inc", tmp);
-    mkdir(path, 0700);
-    snprintf(path, sizeof path, "%s/build", tmp);
-    mkdir(path, 0700);
-    snprintf(path, sizeof path, "%s/empty", tmp);
-    mkdir(path, 0700);
-    snprintf(path, sizeof path, "%s/bad", tmp);
-    mkdir(path, 0700);
-    snprintf(path, sizeof path, "%s/none", tmp);
-    mkdir(path, 0700);
-    snprintf(path, sizeof path, "%s/entry", tmp);
-    mkdir(path, 0700);
+    static const char *const dirs[] = {"inc", "build", "empty", "bad", "none", "entry"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", tmp, dirs[i]);
+        mkdir(path, 0700);
+    }
     write_file("inc/sz.h", "#define TWICE(x) (2 * (x))\n");
     write_file("sized.c", "#include \"sz.h\"\nvoid fill(double *a)\n{\n    for (int i = 0; i < TWICE(SIZE); i++)\n"
                           "        a[i] = 0;\n}\n");
