@@ -153,10 +153,12 @@ typedef struct rd {
     int bad;
 } rd;
 
+/* LEB128: bits beyond the 64th are dropped; the shift stops growing there,
+ * however many continuation bytes a corrupt section holds. */
 static uint64_t rd_uleb(rd *r)
 {
     uint64_t v = 0;
-    for (int shift = 0; r->o < r->n; shift += 7) {
+    for (unsigned shift = 0; r->o < r->n; shift += shift < 64 ? 7 : 0) {
         uint8_t b = r->p[r->o++];
         if (shift < 64)
             v |= (uint64_t)(b & 0x7f) << shift;
@@ -169,18 +171,17 @@ static uint64_t rd_uleb(rd *r)
 
 static int64_t rd_sleb(rd *r)
 {
-    int64_t v = 0;
-    int shift = 0;
-    uint8_t b = 0;
+    uint64_t v = 0;
+    unsigned shift = 0;
     while (r->o < r->n) {
-        b = r->p[r->o++];
+        uint8_t b = r->p[r->o++];
         if (shift < 64)
-            v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
-        shift += 7;
+            v |= (uint64_t)(b & 0x7f) << shift;
+        shift += shift < 64 ? 7 : 0;
         if (!(b & 0x80)) {
             if (shift < 64 && (b & 0x40))
-                v |= -((int64_t)1 << shift);
-            return v;
+                v |= ~(uint64_t)0 << shift; /* sign extension, in unsigned arithmetic */
+            return (int64_t)v;
         }
     }
     r->bad = 1;
