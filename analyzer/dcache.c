@@ -62,6 +62,21 @@ void pva_dcache_free(pva_dcache *c)
 static inline uint64_t step(uint64_t h, uint8_t b) { return (h ^ b) * 0x100000001b3ull; }
 static inline uint32_t slot_of(uint64_t h, unsigned len) { return (uint32_t)((h ^ (h >> 29) ^ len) * 0x9e3779b97f4a7c15ull >> (64 - DC_BITS)); }
 
+/* The signed little-endian branch displacement of @size (1, 2 or 4) bytes at @p. */
+static inline int64_t read_rel(const uint8_t *p, unsigned size)
+{
+    if (size == 1)
+        return (int8_t)p[0];
+    if (size == 2) {
+        int16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 static void insert(pva_dcache *c, const uint8_t *code, pv_decoder *d, const pv_insn *in)
 {
     if (c->n >= DC_MAXFILL)
@@ -93,17 +108,7 @@ static void insert(pva_dcache *c, const uint8_t *code, pv_decoder *d, const pv_i
         rel_size = enc->imm_size;
         if (!rel_off || (rel_size != 1 && rel_size != 2 && rel_size != 4) || rel_off + rel_size > in->size)
             return;
-        int64_t rel = rel_size == 1 ? (int8_t)code[rel_off] : 0;
-        if (rel_size == 2) {
-            int16_t v;
-            memcpy(&v, code + rel_off, 2);
-            rel = v;
-        } else if (rel_size == 4) {
-            int32_t v;
-            memcpy(&v, code + rel_off, 4);
-            rel = v;
-        }
-        if (in->addr + in->size + (uint64_t)rel != in->target)
+        if (in->addr + in->size + (uint64_t)read_rel(code + rel_off, rel_size) != in->target)
             return;
     }
     /* An immediate must not change what the instruction is: Capstone numbers
@@ -169,19 +174,8 @@ int pva_decode_cached(pva_dcache *c, pv_decoder *d, const uint8_t *code, size_t 
                     memcpy(out, &e->proto, offsetof(pv_insn, text));
                     out->text[0] = 0;
                     out->addr = addr;
-                    if (e->rel_size) {
-                        int64_t rel = e->rel_size == 1 ? (int8_t)code[e->rel_off] : 0;
-                        if (e->rel_size == 2) {
-                            int16_t v;
-                            memcpy(&v, code + e->rel_off, 2);
-                            rel = v;
-                        } else if (e->rel_size == 4) {
-                            int32_t v;
-                            memcpy(&v, code + e->rel_off, 4);
-                            rel = v;
-                        }
-                        out->target = addr + out->size + (uint64_t)rel;
-                    }
+                    if (e->rel_size)
+                        out->target = addr + out->size + (uint64_t)read_rel(code + e->rel_off, e->rel_size);
                     *fresh = 0;
                     return 1;
                 }
