@@ -277,6 +277,9 @@ static int check_model(const pv_profile *p)
         const pv_function *f = &p->functions[i];
         if (check_loc(p, f->loc, "functions", i))
             return PV_ERR_INVALID;
+        if ((uint64_t)f->first_block + f->nblocks > p->nblocks)
+            return pv_error_set(PV_ERR_INVALID, "profile: functions[%u]: first_block %u + nblocks %u exceeds the %u blocks",
+                                i, f->first_block, f->nblocks, p->nblocks);
         for (uint32_t j = 0; j < f->ncallees; j++)
             if (f->callees[j] >= p->nfunctions)
                 return pv_error_set(PV_ERR_INVALID, "profile: functions[%u].callees[%u] = %u out of range", i, j,
@@ -287,6 +290,10 @@ static int check_model(const pv_profile *p)
             return pv_error_set(PV_ERR_INVALID, "profile: blocks[%u].func = %u out of range", i, p->blocks[i].func);
         if (check_loc(p, p->blocks[i].loc, "blocks", i))
             return PV_ERR_INVALID;
+        if (i && p->blocks[i].addr <= p->blocks[i - 1].addr)
+            return pv_error_set(PV_ERR_INVALID, "profile: blocks[%u].addr 0x%llx: blocks must be sorted by address "
+                                "(blocks[%u] is at 0x%llx)", i, (unsigned long long)p->blocks[i].addr, i - 1,
+                                (unsigned long long)p->blocks[i - 1].addr);
     }
     for (uint32_t i = 0; i < p->nloops; i++) {
         const pv_loop *l = &p->loops[i];
@@ -298,9 +305,14 @@ static int check_model(const pv_profile *p)
         if (check_loc(p, l->loc, "loops", i))
             return PV_ERR_INVALID;
     }
-    if (p->dynamic && p->dynamic->block_cache && p->dynamic->ncaches > PV_CACHE_MAX_LEVELS)
+    const pv_dynamic *d = p->dynamic;
+    if (d && d->block_cache && d->ncaches > PV_CACHE_MAX_LEVELS)
         return pv_error_set(PV_ERR_INVALID, "profile: dynamic: per-block cache figures for %u levels, at most %d",
-                            p->dynamic->ncaches, PV_CACHE_MAX_LEVELS);
+                            d->ncaches, PV_CACHE_MAX_LEVELS);
+    for (uint32_t i = 0; d && i < d->ncounts; i++)
+        if (d->counts[i].object >= d->nobjects)
+            return pv_error_set(PV_ERR_INVALID, "profile: dynamic.block_counts[%u].object = %u out of range (%u objects)",
+                                i, d->counts[i].object, d->nobjects);
     return PV_OK;
 }
 

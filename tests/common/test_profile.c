@@ -409,6 +409,22 @@ static void inconsistent_model_is_not_written(void **state)
     assert_int_equal(pv_profile_to_string(p, &text, 1), PV_ERR_INVALID);
     assert_null(text);
     assert_non_null(strstr(pv_error_last(), "blocks[0].func"));
+    p->blocks[0].func = 0;
+    /* What the reader would reject is not written either. */
+    p->functions[1].nblocks = 2; /* blocks 2..3 of 3 */
+    assert_int_equal(pv_profile_to_string(p, &text, 1), PV_ERR_INVALID);
+    assert_non_null(strstr(pv_error_last(), "functions[1]: first_block 2 + nblocks 2"));
+    p->functions[1].nblocks = 1;
+    p->blocks[1].addr = 0x1000; /* same address as blocks[0] */
+    assert_int_equal(pv_profile_to_string(p, &text, 1), PV_ERR_INVALID);
+    assert_non_null(strstr(pv_error_last(), "blocks[1].addr 0x1000: blocks must be sorted by address"));
+    p->blocks[1].addr = 0x1020;
+    p->dynamic->counts[0].object = 1;
+    assert_int_equal(pv_profile_to_string(p, &text, 1), PV_ERR_INVALID);
+    assert_non_null(strstr(pv_error_last(), "dynamic.block_counts[0].object = 1"));
+    p->dynamic->counts[0].object = 0;
+    assert_int_equal(pv_profile_to_string(p, &text, 1), PV_OK);
+    free(text);
     pv_profile_free(p);
 }
 
