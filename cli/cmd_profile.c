@@ -2,6 +2,7 @@
  * dynamic profile. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,6 +44,8 @@ static const char usage[] =
     "  --param KEY=VALUE    record a named parameter (a problem size) in the profile; repeatable\n"
     "  --cache=MODE         simulate the data caches: off (default), full (every access), or\n"
     "                       sampled (periodic windows, extrapolated; close to plain counting speed)\n"
+    "  --branch-sim=MODE    simulate branch prediction: on (default: sampled), off, full (every\n"
+    "                       branch), sampled (the first 4M instructions, then windows of 3 in 40)\n"
     "  --machine FILE       cache geometry from a machine model ('prevision calibrate -o FILE');\n"
     "                       default: this host's caches from hwloc\n"
     "  --callgrind-out FILE also write the run in callgrind format (callgrind_annotate, KCachegrind)\n"
@@ -256,7 +259,75 @@ done:
     free(inner);
 }
 
-static void summary(FILE *out, const pv_profile *p, const char *end_msg, int top)
+/* The branches line of the summary, and the most mispredicted branches when there is per-block attribution. */
+static void branch_summary(FILE *out, const pv_profile *p, const pv_emu_block_branch *br, uint32_t nbr,
+                           pv_emu_symbols *sy, int top)
+{
+    const pv_dynamic *d = p->dynamic;
+    const pv_branch_stats *b = &d->branches;
+    char a[64], c[64];
+    /* executed counts are exact (the block counts); the rates are the simulation's (a sample when sampled) */
+    uint64_t cond = d->mix.n[PV_MIX_BRANCH_COND], ind = 0;
+    double cond_rate = b->cond ? (double)b->cond_miss / (double)b->cond : 0;
+    double ind_rate = b->indirect ? (double)b->indirect_miss / (double)b->indirect : 0;
+    for (uint32_t i = 0; br && i < nbr; i++)
+        if (br[i].kind == PV_FLOW_IJUMP || br[i].kind == PV_FLOW_ICALL)
+            ind += br[i].executed;
+    if (!br)
+        ind = b->sampled_fraction > 0 ? (uint64_t)llround((double)b->indirect / b->sampled_fraction) : b->indirect;
+    grouped(a, sizeof a, cond);
+    grouped(c, sizeof c, ind);
+    double mpki = d->insns ? 1000.0 * (cond_rate * (double)cond + ind_rate * (double)ind) / (double)d->insns : 0;
+    fprintf(out, "  branches      %s conditional, %.2f%% mispredicted; %s indirect, ", a, 100 * cond_rate, c);
+    if (b->indirect)
+        fprintf(out, "%.2f%% mispredicted", 100 * ind_rate);
+    else
+        fprintf(out, "none simulated");
+    fprintf(out, "; %.2f misses per 1000 instructions\n", mpki);
+    fprintf(out, "                predictor %s", b->model);
+    if (b->sampled_fraction < 1)
+        fprintf(out, ", estimated from %.1f%% of the branches", 100.0 * b->sampled_fraction);
+    fputc('\n', out);
+    if (!br || top <= 0 || !sy)
+        return;
+    hot *h = calloc(nbr ? nbr : 1, sizeof *h);
+    if (!h)
+        return;
+    uint32_t n = 0;
+    double all = 0;
+    for (uint32_t i = 0; i < nbr; i++) {
+        if (br[i].kind == PV_FLOW_NONE || br[i].mispredicted < 0.5)
+            continue;
+        all += br[i].mispredicted;
+        h[n++] = (hot){i, (uint64_t)llround(br[i].mispredicted)};
+    }
+    qsort(h, n, sizeof *h, cmp_hot);
+    if (n)
+        fprintf(out, "  most mispredicted branches:\n");
+    for (uint32_t k = 0; k < n && (int)k < top && k < 5; k++) {
+        const pv_block_count *bc = &d->counts[h[k].i];
+        const pv_emu_block_branch *e = &br[h[k].i];
+        const char *fn = NULL, *file = NULL;
+        uint64_t off = 0;
+        uint32_t line = 0;
+        pv_emu_symbols_lookup(sy, bc->object, bc->addr, &fn, &off, &file, &line);
+        grouped(a, sizeof a, e->executed);
+        fprintf(out, "    %5.1f%%  %s+0x%llx  %s, %.1f%% of %s mispredicted",
+                all > 0 ? 100.0 * e->mispredicted / all : 0.0, base_name(d->objects[bc->object].path),
+                (unsigned long long)bc->addr,
+                e->kind == PV_FLOW_COND ? "conditional" : e->kind == PV_FLOW_RET ? "return" : "indirect",
+                e->executed ? 100.0 * e->mispredicted / (double)e->executed : 0.0, a);
+        if (fn)
+            fprintf(out, "  %s", fn);
+        if (file)
+            fprintf(out, "  (%s:%u)", base_name(file), line);
+        fputc('\n', out);
+    }
+    free(h);
+}
+
+static void summary(FILE *out, const pv_profile *p, const char *end_msg, int top, const pv_emu_block_branch *br,
+                    uint32_t nbr)
 {
     const pv_dynamic *d = p->dynamic;
     char a[64], b[64], c[64], e[64];
@@ -332,6 +403,11 @@ static void summary(FILE *out, const pv_profile *p, const char *end_msg, int top
         fputc('\n', out);
         (void)c;
     }
+    pv_emu_symbols *sy = NULL;
+    if (d->ncounts && pv_emu_symbols_new(&sy, d))
+        sy = NULL;
+    if (d->has_branches)
+        branch_summary(out, p, br, nbr, sy, top);
     if (d->nthreads > 1) {
         fprintf(out, "  threads      ");
         for (uint32_t i = 0; i < d->nthreads; i++) {
@@ -340,11 +416,10 @@ static void summary(FILE *out, const pv_profile *p, const char *end_msg, int top
         }
         fputc('\n', out);
     }
-    if (top <= 0 || !d->ncounts)
+    if (top <= 0 || !d->ncounts || !sy) {
+        pv_emu_symbols_free(sy);
         return;
-    pv_emu_symbols *sy = NULL;
-    if (pv_emu_symbols_new(&sy, d))
-        return;
+    }
     hot_code(out, p, sy, top);
     hot *h = calloc(d->ncounts, sizeof *h);
     if (!h) {
@@ -489,6 +564,24 @@ int cmd_profile(int argc, char **argv)
                 code = pv_cli_usage_error("profile", "--cache: '%s' is not off, full or sampled", m);
                 goto done;
             }
+        } else if (!strncmp(a, "--branch-sim", 12) && (a[12] == '=' || a[12] == 0)) {
+            const char *m = a[12] == '=' ? a + 13 : NULL;
+            if (!m) {
+                NEED_ARG("on, off, full or sampled");
+                m = argv[i];
+            }
+            if (!strcmp(m, "on"))
+                o.branch_sim = PV_EMU_BRANCH_DEFAULT_MODE;
+            else if (!strcmp(m, "off"))
+                o.branch_sim = PV_EMU_BRANCH_OFF;
+            else if (!strcmp(m, "full"))
+                o.branch_sim = PV_EMU_BRANCH_FULL;
+            else if (!strcmp(m, "sampled"))
+                o.branch_sim = PV_EMU_BRANCH_SAMPLED;
+            else {
+                code = pv_cli_usage_error("profile", "--branch-sim: '%s' is not on, off, full or sampled", m);
+                goto done;
+            }
         } else if (!strcmp(a, "--machine")) {
             NEED_ARG("a machine model FILE");
             machine = argv[i];
@@ -599,7 +692,9 @@ int cmd_profile(int argc, char **argv)
     }
     p->dynamic = dyn;
     if (!pv_cli.quiet) {
-        summary(stderr, p, pv_emu_end_message(emu), top);
+        uint32_t nbr = 0;
+        const pv_emu_block_branch *br = pv_emu_block_branches(emu, &nbr);
+        summary(stderr, p, pv_emu_end_message(emu), top, br, nbr);
         if (cache_note[0])
             fprintf(stderr, "  cache geometry: %s\n", cache_note);
     }
@@ -610,7 +705,9 @@ int cmd_profile(int argc, char **argv)
         code = pv_cli_fail("profile", rc);
         goto done;
     }
-    if (cg_out && (rc = pve_callgrind_write(p, cg_out, NULL))) {
+    pve_callgrind_options cgo = PVE_CALLGRIND_OPTIONS_INIT;
+    cgo.branches = pv_emu_block_branches(emu, &cgo.nbranches);
+    if (cg_out && (rc = pve_callgrind_write(p, cg_out, &cgo))) {
         code = pv_cli_fail("profile", rc);
         goto done;
     }

@@ -14,6 +14,8 @@
  * are not re-entered), which is how valgrind's VEX counts them too (measured
  * with callgrind: tests/emulator/test_blocks.c, docs/emulator.md).
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -93,6 +95,8 @@ void pve_blocks_fini(pv_emu *e)
     free(b->tidx);
     free(b->info);
     free(b->cc);
+    free(b->sites);
+    free(b->bmiss);
     pv_decoder_free(b->dec);
     memset(b, 0, sizeof *b);
 }
@@ -123,6 +127,17 @@ static pve_slot *new_block(pv_emu *e, uint64_t addr, uint32_t size)
         if (!n)
             return NULL;
         b->info = n;
+        if (e->bsim) {
+            pve_branch_site *bs = realloc(b->sites, cap * sizeof *bs);
+            if (!bs)
+                return NULL;
+            b->sites = bs;
+            uint64_t *bm = realloc(b->bmiss, cap * sizeof *bm);
+            if (!bm)
+                return NULL;
+            memset(bm + b->capinfo, 0, (cap - b->capinfo) * sizeof *bm);
+            b->bmiss = bm;
+        }
         if (e->cache) {
             pve_cache_counts *c = realloc(b->cc, cap * sizeof *c);
             if (!c)
@@ -139,19 +154,22 @@ static pve_slot *new_block(pv_emu *e, uint64_t addr, uint32_t size)
     in->obj = object_of(e, addr, &in->link);
     static uint8_t code[MAX_TB_BYTES];
     uint32_t n = size < MAX_TB_BYTES ? size : MAX_TB_BYTES;
+    pv_insn ins;
+    int last_ok = 0; /* ins holds the block's last instruction */
     if (pve_mem_read(e, addr, code, n) == 0) {
         uint32_t off = 0;
         while (off < n) {
-            pv_insn ins;
             if (pv_decode_insn(b->dec, code + off, n - off, addr + off, &ins) || !ins.size) {
                 /* bytes Capstone does not know but the engine executed: one instruction of class other */
                 in->ninsns++;
                 in->mix.n[PV_MIX_OTHER]++;
+                last_ok = 0;
                 break;
             }
             pv_insn_add_to_mix(&ins, &in->mix);
             in->ninsns++;
             off += ins.size;
+            last_ok = 1;
         }
     } else {
         in->ninsns = 1;
@@ -159,6 +177,10 @@ static pve_slot *new_block(pv_emu *e, uint64_t addr, uint32_t size)
     }
     if (!in->ninsns)
         in->ninsns = 1;
+    if (e->bsim)
+        /* TCG ends a translation block at its first control-flow instruction: the block's last
+         * instruction is the branch that leaves it (or none, at a page boundary or size limit) */
+        pve_branch_site_of(last_ok ? &ins : NULL, addr + size, &b->sites[b->ninfo]);
     if (in->ninsns >= 1u << PVE_CW_SHIFT)
         in->ninsns = (1u << PVE_CW_SHIFT) - 1; /* cannot happen: TCG stops a block at 512 instructions */
     uint64_t key = addr | (uint64_t)size << 48;
@@ -171,6 +193,69 @@ static pve_slot *new_block(pv_emu *e, uint64_t addr, uint32_t size)
 }
 
 static void recompute(pv_emu *e);
+
+/* Branch simulation: the block that ran before this one (same thread) ended with a branch that came
+ * here. Runs only for blocks that do run (after the checks that may take a block back). */
+static __attribute__((noinline)) void branch_step(pv_emu *e, pve_slot *s, uint64_t addr)
+{
+    pve_blocks *b = &e->blk;
+    uint32_t prev = e->bprev;
+    e->bprev = b->tidx[s - b->tab];
+    if (prev != PVE_NO_BLOCK && b->sites[prev].kind != PVE_BR_NONE &&
+        pve_branch_next(e->bsim, &b->sites[prev], addr) && e->bs_counting)
+        b->bmiss[prev]++;
+}
+
+/* Sampled branch simulation: the first period is simulated in full, and its counts are kept apart
+ * (an exact stratum: short runs are simulated in full, and long ones do not weigh their start-up by the
+ * sampling schedule); the rest in periodic windows. Out of memory for the copy: the first period's
+ * per-block figures stay in bmiss, counted as if sampled (only the attribution suffers). */
+static void branch_split(pv_emu *e)
+{
+    pve_blocks *b = &e->blk;
+    e->bs_split = 1;
+    pve_branch_get_stats(e->bsim, &e->bs_st0);
+    pve_branch_reset_stats(e->bsim);
+    if (b->ninfo && (e->bmiss0 = malloc(b->ninfo * sizeof *e->bmiss0))) {
+        memcpy(e->bmiss0, b->bmiss, b->ninfo * sizeof *e->bmiss0);
+        memset(b->bmiss, 0, b->ninfo * sizeof *b->bmiss);
+        e->nbmiss0 = b->ninfo;
+    }
+}
+
+/* Sampled branch simulation: the phase at instruction count @p now (before the block about to run). */
+static void branch_schedule(pv_emu *e, uint64_t now)
+{
+    int on, counting;
+    if (now < e->bs_period) {
+        on = 1, counting = 1;
+        e->bs_next = e->bs_period;
+    } else {
+        if (!e->bs_split)
+            branch_split(e);
+        uint64_t pos = now % e->bs_period, base = now - pos;
+        if (pos < e->bs_warmup) {
+            on = 1, counting = 0;
+            e->bs_next = base + e->bs_warmup;
+        } else if (pos < e->bs_warmup + e->bs_measure) {
+            on = 1, counting = 1;
+            e->bs_next = base + e->bs_warmup + e->bs_measure;
+        } else {
+            on = 0, counting = 0;
+            e->bs_next = base + e->bs_period;
+        }
+    }
+    if (on && !e->bs_on) {
+        /* the blocks before this one were not watched, in any thread */
+        e->bprev = PVE_NO_BLOCK;
+        for (uint32_t i = 0; i < e->nthreads; i++)
+            e->threads[i]->bprev = PVE_NO_BLOCK;
+    }
+    e->bs_on = on;
+    if (counting != e->bs_counting)
+        pve_branch_set_counting(e->bsim, counting);
+    e->bs_counting = counting;
+}
 
 /* The block the hook is in will not run now (the emulation stops before it):
  * take back its count, and remember where to continue, since Unicorn's RIP
@@ -223,7 +308,11 @@ static __attribute__((noinline, cold)) void hook_event(pv_emu *e, pve_slot *s, u
         pve_request_stop(e, PVE_STOP_SWITCH);
         return;
     }
+    if (e->bsim && e->bs_period && e->icount - PVE_CW_NINSNS(s->cw) >= e->bs_next)
+        branch_schedule(e, e->icount - PVE_CW_NINSNS(s->cw));
     recompute(e);
+    if (e->bs_on)
+        branch_step(e, s, addr);
 }
 
 /* A key that is not in the first slot it hashes to: probe on, or insert; then count. */
@@ -262,6 +351,8 @@ static __attribute__((noinline)) void hook_miss(pv_emu *e, uint64_t addr, uint32
     e->icount += PVE_CW_NINSNS(s->cw);
     if (e->icount >= e->event_at)
         hook_event(e, s, addr);
+    else if (e->bs_on)
+        branch_step(e, s, addr);
 }
 
 /* Per executed block: a few shifts, a load that hits, two adds, a compare. The slow paths are tail
@@ -281,8 +372,12 @@ void pve_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
     e->blk.cur = s;
     uint64_t ic = e->icount + PVE_CW_NINSNS(cw);
     e->icount = ic;
-    if (PVE_UNLIKELY(ic >= e->event_at))
+    if (PVE_UNLIKELY(ic >= e->event_at)) {
         hook_event(e, s, addr);
+        return;
+    }
+    if (e->bs_on)
+        branch_step(e, s, addr);
 }
 
 static void recompute(pv_emu *e)
@@ -294,6 +389,8 @@ static void recompute(pv_emu *e)
         at = e->run_start + e->quantum;
     if (e->sampler && e->sampler->next < at)
         at = e->sampler->next;
+    if (e->bsim && e->bs_period && e->bs_next < at)
+        at = e->bs_next;
     if (__atomic_load_n(&e->timed_out, __ATOMIC_RELAXED) || e->stop || e->hook_zombie)
         at = 0;
     e->event_at = at;
@@ -409,4 +506,136 @@ done:
     free(rowof);
     free(rows);
     return rc;
+}
+
+/* Sampled branch simulation (PV_EMU_BRANCH_SAMPLED): a window every PERIOD instructions, WARMUP of them
+ * training the predictor without counting, then MEASURE counted (docs/emulator.md has the measurements
+ * behind these figures). */
+#define BS_PERIOD 4000000u
+#define BS_WARMUP 200000u
+#define BS_MEASURE 100000u
+
+int pve_branch_setup(pv_emu *e, int mode)
+{
+    e->bprev = PVE_NO_BLOCK;
+    if (mode == PV_EMU_BRANCH_OFF)
+        return PV_OK;
+    if (mode != PV_EMU_BRANCH_FULL && mode != PV_EMU_BRANCH_SAMPLED)
+        return pv_error_set(PV_ERR_INVALID, "emulator: unknown branch simulation mode %d (off, full or sampled)",
+                            mode);
+    int rc = pve_branch_new(&e->bsim);
+    if (rc)
+        return rc;
+    if (mode == PV_EMU_BRANCH_SAMPLED) {
+        e->bs_period = BS_PERIOD;
+        e->bs_warmup = BS_WARMUP;
+        e->bs_measure = BS_MEASURE;
+        /* PVE_BENCH_BRANCH_SCHEDULE=P,W,U: another schedule, for bench/ (measuring the trade-off) */
+        const char *sch = getenv("PVE_BENCH_BRANCH_SCHEDULE");
+        unsigned long long p, w, u;
+        if (sch && sscanf(sch, "%llu,%llu,%llu", &p, &w, &u) == 3 && u && p && w + u <= p) {
+            e->bs_period = p;
+            e->bs_warmup = w;
+            e->bs_measure = u;
+        }
+        e->bs_next = 0; /* the first block sets the phase */
+        e->bs_on = 0;
+        e->bs_counting = 0;
+        pve_branch_set_counting(e->bsim, 0);
+    } else {
+        e->bs_on = 1;
+        e->bs_counting = 1;
+    }
+    return PV_OK;
+}
+
+/* Whole-run estimate of one kind's mispredictions: the first period exactly (m0 of n0), the rest
+ * (n - n0 executed) at the rate of its measured windows (m1 of n1); with no window measured there,
+ * at the first period's rate. *factor receives the scale of a measured window's misprediction. */
+static double estimate(uint64_t n, uint64_t n0, uint64_t m0, uint64_t n1, uint64_t m1, double *factor)
+{
+    uint64_t rest = n > n0 ? n - n0 : 0;
+    *factor = 0;
+    if (!rest)
+        return (double)m0;
+    if (n1) {
+        *factor = (double)rest / (double)n1;
+        return (double)m0 + (double)m1 * *factor;
+    }
+    return n0 ? (double)m0 * (double)n / (double)n0 : 0;
+}
+
+int pve_blocks_branch_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_info)
+{
+    pve_blocks *b = &e->blk;
+    if (!e->bsim)
+        return PV_OK;
+    uint64_t *counts = calloc(b->ninfo ? b->ninfo : 1, sizeof *counts);
+    if (!counts)
+        return pv_error_set(PV_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < b->ninfo; i++)
+        counts[i] = b->info[i].retired;
+    for (uint64_t i = 0; i <= b->mask; i++)
+        if (b->tab[i].key)
+            counts[b->tidx[i]] += PVE_CW_COUNT(b->tab[i].cw);
+    /* executed branches of each kind, exact: every block ends with at most one */
+    uint64_t cond = 0, ind = 0;
+    for (uint32_t i = 0; i < b->ninfo; i++) {
+        uint32_t k = b->sites[i].kind;
+        if (k == PVE_BR_COND)
+            cond += counts[i];
+        else if (k == PVE_BR_IJUMP || k == PVE_BR_ICALL)
+            ind += counts[i];
+    }
+    pve_branch_stats s0 = {0}, s1;
+    pve_branch_get_stats(e->bsim, &s1);
+    if (e->bs_split)
+        s0 = e->bs_st0;
+    else
+        s0 = s1, memset(&s1, 0, sizeof s1);
+    double fc, fi, fr;
+    pv_branch_stats *br = &d->branches;
+    d->has_branches = 1;
+    snprintf(br->model, sizeof br->model, "%s", pve_branch_model());
+    br->cond = cond;
+    br->indirect = ind;
+    br->cond_miss = (uint64_t)llround(estimate(cond, s0.cond, s0.cond_miss, s1.cond, s1.cond_miss, &fc));
+    br->indirect_miss =
+        (uint64_t)llround(estimate(ind, s0.indirect, s0.indirect_miss, s1.indirect, s1.indirect_miss, &fi));
+    fr = s1.cond + s1.indirect ? (double)(cond + ind - s0.cond - s0.indirect) / (double)(s1.cond + s1.indirect) : 0;
+    /* simulated branches (both kinds) over executed ones; a run without branches had nothing to miss */
+    uint64_t sim = s0.cond + s0.indirect + s1.cond + s1.indirect;
+    br->sampled_fraction = cond + ind ? (double)sim / (double)(cond + ind) : 1.0;
+    if (br->sampled_fraction > 1 || !e->bs_period)
+        br->sampled_fraction = 1;
+    if (br->sampled_fraction <= 0)
+        br->sampled_fraction = 1e-9; /* branches ran but none was simulated (a run shorter than a block) */
+    free(e->brows);
+    e->nbrows = 0;
+    if (!(e->brows = calloc(d->ncounts ? d->ncounts : 1, sizeof *e->brows))) {
+        free(counts);
+        return pv_error_set(PV_ERR_NOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < b->ninfo; i++) {
+        if (row_of_info[i] == PV_NONE)
+            continue;
+        pv_emu_block_branch *r = &e->brows[row_of_info[i]];
+        uint32_t k = b->sites[i].kind;
+        double f;
+        switch (k) {
+        case PVE_BR_COND: r->kind = PV_FLOW_COND, f = fc; break;
+        case PVE_BR_IJUMP: r->kind = PV_FLOW_IJUMP, f = fi; break;
+        case PVE_BR_ICALL: r->kind = PV_FLOW_ICALL, f = fi; break;
+        case PVE_BR_RET: r->kind = PV_FLOW_RET, f = fr; break;
+        default: continue;
+        }
+        r->executed += counts[i];
+        if (e->bs_split)
+            r->mispredicted += (i < e->nbmiss0 ? (double)e->bmiss0[i] : 0) + (double)b->bmiss[i] * f;
+        else
+            r->mispredicted += (double)b->bmiss[i]; /* every branch was simulated */
+    }
+    e->nbrows = d->ncounts;
+    free(counts);
+    return PV_OK;
 }

@@ -292,8 +292,14 @@ static inline int indirect_impl(pve_branch *b, uint64_t pc, uint64_t target)
     }
     be->pc = pc;
     be->target = target;
-    /* Two well-mixed bits of the target (its low bits alone are often equal). */
-    uint64_t t = (target * 0x9e3779b97f4a7c15ull) >> 62;
+    /* Two bits of the target: its low 16 bits xor-folded, as path histories take low target bits.
+     * Nearby targets (the cases of a switch, the functions of a table) then differ; a multiplicative
+     * hash's top bits gave the three functions of tests/emulator/data/branches.c the same two bits, and
+     * the history could not tell which one ran before (the call was missed every time). */
+    uint64_t t = target & 0xffff;
+    t ^= t >> 8;
+    t ^= t >> 4;
+    t ^= t >> 2;
     push_bit(b, (uint32_t)(t & 1));
     push_bit(b, (uint32_t)((t >> 1) & 1));
     if (b->counting) {

@@ -16,7 +16,7 @@
 #include "prevision/json.h"
 #include "prevision/version.h"
 
-#define MAXEV (3 + 2 * PV_CACHE_MAX_LEVELS)
+#define MAXEV (3 + 2 * PV_CACHE_MAX_LEVELS + 4)
 
 /* ---------------------------------------------------------------- */
 /* String interning: ids are indices into a growing array.          */
@@ -287,7 +287,7 @@ int pve_callgrind_format(const pv_profile *p, const pve_callgrind_options *opts,
     const char *evname[MAXEV];
     double scale[MAXEV];
     uint64_t total[MAXEV] = {0};
-    uint32_t unknown_file;
+    uint32_t unknown_file, bev = 0; /* index of the first branch event, 0 when none */
 
     *out = NULL;
     if (outlen)
@@ -338,6 +338,17 @@ int pve_callgrind_format(const pv_profile *p, const pve_callgrind_options *opts,
         for (uint32_t k = 0; k < nlev; k++)
             if (sampled(d) && raw[3 + 2 * k] > 0)
                 scale[3 + 2 * k] = scale[4 + 2 * k] = (double)d->caches[k].misses / raw[3 + 2 * k];
+    }
+
+    if (o.branches && o.nbranches != d->ncounts)
+        return pv_error_set(PV_ERR_INVALID, "callgrind writer: %u per-block branch figures for %u blocks",
+                            o.nbranches, d->ncounts);
+    if (o.branches) {
+        bev = nev;
+        evname[nev++] = "Bc";
+        evname[nev++] = "Bcm";
+        evname[nev++] = "Bi";
+        evname[nev++] = "Bim";
     }
 
     if (!(syms = calloc(d->nobjects ? d->nobjects : 1, sizeof *syms)) ||
@@ -398,6 +409,17 @@ int pve_callgrind_format(const pv_profile *p, const pve_callgrind_options *opts,
                 e->cost[4 + 2 * k] = bc->mw[k];
             }
         }
+        if (bev) {
+            const pv_emu_block_branch *br = &o.branches[i];
+            uint64_t miss = (uint64_t)llround(br->mispredicted);
+            if (br->kind == PV_FLOW_COND) {
+                e->cost[bev] = br->executed;
+                e->cost[bev + 1] = miss;
+            } else if (br->kind == PV_FLOW_IJUMP || br->kind == PV_FLOW_ICALL) {
+                e->cost[bev + 2] = br->executed;
+                e->cost[bev + 3] = miss;
+            }
+        }
     }
     qsort(ents, nent, sizeof *ents, entry_cmp);
     /* Merge entries of the same line, then extrapolate: rounding once per line. */
@@ -438,6 +460,9 @@ int pve_callgrind_format(const pv_profile *p, const pve_callgrind_options *opts,
     if (d->block_cache && sampled(d))
         fprintf(f, "desc: Cache events: sampled simulation (%.3g%% of accesses measured), per-block counts scaled "
                 "to the whole-run estimate of each level\n", 100 * d->caches[0].sampled_fraction);
+    if (bev && d->has_branches)
+        fprintf(f, "desc: Branch predictor: %s%s\n", d->branches.model,
+                d->branches.sampled_fraction < 1 ? " (sampled: mispredictions estimated from the simulated share)" : "");
     fputs("desc: Costs: self costs only (the profile has no dynamic call edges)\n", f);
     fputs("positions: line\n", f);
     fputs("event: Ir : Instructions executed\n", f);
@@ -449,6 +474,9 @@ int pve_callgrind_format(const pv_profile *p, const pve_callgrind_options *opts,
                     evname[4 + 2 * k], ln);
         }
     }
+    if (bev)
+        fputs("event: Bc : Conditional branches executed\nevent: Bcm : Mispredicted conditional branches\n"
+              "event: Bi : Indirect branches executed\nevent: Bim : Mispredicted indirect branches\n", f);
     fputs("events:", f);
     for (uint32_t k = 0; k < nev; k++)
         fprintf(f, " %s", evname[k]);

@@ -20,6 +20,10 @@
  *    are named by the nearest function symbol of that object's ELF symbol
  *    table (.symtab, else .dynsym, read with libelf), else "0xADDR", with
  *    file "???" and line 0.
+ *  - with per-block branch figures (pve_callgrind_options.branches), the
+ *    events Bc Bcm Bi Bim as cachegrind's --branch-sim=yes writes them:
+ *    conditional branches executed and mispredicted, indirect jumps and
+ *    calls executed and mispredicted (returns are in neither).
  *  - in sampled mode (sampled_fraction < 1) the cache events are
  *    extrapolated: the measured per-block figures of each level are scaled
  *    so that they add up to that level's whole-run estimate in
@@ -37,6 +41,8 @@
 
 #include <stddef.h>
 
+#include "prevision/analyzer.h"
+#include "prevision/emulator.h"
 #include "prevision/profile.h"
 
 #ifdef __cplusplus
@@ -48,9 +54,14 @@ typedef struct pve_callgrind_options {
     int version;          /**< PVE_CALLGRIND_OPTIONS_VERSION */
     const char *cmd;      /**< the "cmd:" line; NULL = the run's argv joined by spaces */
     int resolve_symbols;  /**< 1: name blocks of other objects from their ELF symbols; 0: "0xADDR" */
+    /** NULL, or per row of the dynamic section's counts, the branch simulation's figures
+     *  (pv_emu_block_branches()): adds the events Bc Bcm Bi Bim (conditional and indirect branches
+     *  executed and mispredicted, cachegrind's names; mispredictions are estimates when sampled) */
+    const pv_emu_block_branch *branches;
+    uint32_t nbranches;   /**< entries in @ref branches: the dynamic section's ncounts */
 } pve_callgrind_options;
 #define PVE_CALLGRIND_OPTIONS_VERSION 1
-#define PVE_CALLGRIND_OPTIONS_INIT {PVE_CALLGRIND_OPTIONS_VERSION, NULL, 1}
+#define PVE_CALLGRIND_OPTIONS_INIT {PVE_CALLGRIND_OPTIONS_VERSION, NULL, 1, NULL, 0}
 
 /**
  * Format @p p's dynamic section as callgrind text.

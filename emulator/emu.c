@@ -193,6 +193,8 @@ int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
         rc = pv_error_set(PV_ERR_BACKEND, "emulator: cannot set the initial CPU state");
         goto fail;
     }
+    if ((rc = pve_branch_setup(e, opts->branch_sim ? opts->branch_sim : PV_EMU_BRANCH_DEFAULT_MODE)))
+        goto fail;
     if ((rc = pve_blocks_init(e)) || (rc = pve_mem_init(e)) || (rc = pve_sandbox_init(e)) ||
         (rc = pve_fs_init(e)) || (rc = pve_threads_init(e)))
         goto fail;
@@ -321,6 +323,8 @@ static int copy_result(pv_emu *e, pv_dynamic **out)
     d->stack_peak = pve_mem_stack_depth(e);
     if ((rc = pve_cache_result(e, d, rowof)))
         goto done;
+    if ((rc = pve_blocks_branch_result(e, d, rowof)))
+        goto done;
     d->io_bytes_read = e->io_read;
     d->io_bytes_written = e->io_written;
     d->io_files_opened = e->files_opened;
@@ -422,6 +426,12 @@ int pv_emu_run(pv_emu *e, pv_dynamic **out)
 
 const char *pv_emu_end_message(const pv_emu *e) { return e ? e->end_msg : ""; }
 
+const pv_emu_block_branch *pv_emu_block_branches(const pv_emu *e, uint32_t *n)
+{
+    *n = e && e->brows ? e->nbrows : 0;
+    return e ? e->brows : NULL;
+}
+
 const char *pv_emu_scratch_dir(const pv_emu *e) { return e ? e->scratch : ""; }
 
 const char *pv_emu_program(const pv_emu *e) { return e && e->exe_path ? e->exe_path : ""; }
@@ -457,6 +467,9 @@ void pv_emu_free(pv_emu *e)
         uc_close(e->uc);
     pve_mem_fini(e);
     pve_blocks_fini(e);
+    pve_branch_free(e->bsim);
+    free(e->brows);
+    free(e->bmiss0);
     pve_cache_fini(e);
     pve_fs_fini(e);
     if (e->made_scratch && !e->opts.keep_scratch && e->scratch[0])

@@ -13,6 +13,7 @@
 #include "prevision/analyzer.h"
 #include "prevision/emulator.h"
 
+#include "branchsim.h"
 #include "cachesim.h"
 #include "sampling.h"
 
@@ -129,7 +130,13 @@ typedef struct pve_blocks {
     uint32_t ninfo, capinfo;
     pve_slot *cur;         /* the block running now (set by the hook; for the memory hook's attribution) */
     pv_decoder *dec;
+    pve_branch_site *sites; /* per info entry: the branch the block ends with (branch simulation) */
+    uint64_t *bmiss;        /* per info entry: mispredictions of that branch, as simulated (branch simulation) */
 } pve_blocks;
+
+/* No previous block (pv_emu.bprev): the next block's predecessor is unknown (start of a thread, of a
+ * branch-simulation window). */
+#define PVE_NO_BLOCK UINT32_MAX
 
 /* ------------------------------------------------------------------ */
 /* Files (syscall_fs.c, sandbox.c)                                     */
@@ -191,6 +198,7 @@ typedef struct pve_thread {
     uint64_t timeout_result; /* RAX when the deadline passes: -ETIMEDOUT for futexes, 0 for sleeps */
     int has_result;
     uint64_t result;      /* RAX to set when it runs again */
+    uint32_t bprev;       /* branch simulation: info index of its last block, PVE_NO_BLOCK */
 } pve_thread;
 
 /* ------------------------------------------------------------------ */
@@ -274,6 +282,21 @@ struct pv_emu {
     int64_t sleep_ns;           /* virtual time added by sleeps and timeouts (deterministic mode) */
     uint64_t rng;               /* splitmix64 state for deterministic random bytes */
 
+    /* branch simulation (branchsim.h): every executed block tells the predictor where the previous
+     * block of the same thread went */
+    pve_branch *bsim;           /* NULL: off */
+    int bs_on;                  /* the block hook feeds the simulator now (sampled mode: inside a window) */
+    int bs_counting;            /* the simulator counts now (measured part of a window, or always) */
+    uint32_t bprev;             /* info index of the previous block of the running thread, PVE_NO_BLOCK */
+    uint64_t bs_next;           /* sampled mode: icount at which the window phase changes next */
+    uint64_t bs_period, bs_warmup, bs_measure; /* sampled mode: the window schedule (instructions) */
+    int bs_split;               /* sampled mode: the first period (simulated in full) is over */
+    pve_branch_stats bs_st0;    /* sampled mode: the counts of the first period */
+    uint64_t *bmiss0;           /* sampled mode: per info entry, mispredictions of the first period */
+    uint32_t nbmiss0;
+    pv_emu_block_branch *brows; /* after the run: per row of the dynamic section's counts */
+    uint32_t nbrows;
+
     /* cache simulation */
     pve_cache *cache;
     pve_sampler *sampler;
@@ -344,6 +367,10 @@ void pve_blocks_retire(pv_emu *e, uint64_t lo, uint64_t hi);
 /* Fill the counts, totals and mixes of @p d; *row_of_info receives, per block info entry, its
  * row in d->counts or PV_NONE (malloc()ed: free it). */
 int pve_blocks_result(pv_emu *e, pv_dynamic *d, uint32_t **row_of_info);
+/* Branch simulation: create the simulator for @p mode (pv_emu_branch_mode, resolved). */
+int pve_branch_setup(pv_emu *e, int mode);
+/* Fill d->branches and e->brows (per row of d->counts) from the simulation. */
+int pve_blocks_branch_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_info);
 /* Index into info of the block in slot @p s. */
 uint32_t pve_blocks_info_of(pv_emu *e, const pve_slot *s);
 

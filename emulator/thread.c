@@ -35,6 +35,7 @@ static pve_thread *thread_new(pv_emu *e, uint32_t tid)
         return NULL;
     t->tid = tid;
     t->deadline = -1;
+    t->bprev = PVE_NO_BLOCK;
     e->threads[e->nthreads++] = t;
     return t;
 }
@@ -306,7 +307,10 @@ int pve_schedule(pv_emu *e)
             if (e->threads[i] == best)
                 next = i;
     }
+    /* each thread's branch history goes on from its own last block */
+    cur->bprev = e->bprev;
     pve_thread *t = e->threads[next];
+    e->bprev = t->bprev;
     if (t->ctx)
         uc_context_restore(e->uc, t->ctx);
     if (t->has_result) {

@@ -61,6 +61,16 @@ typedef enum pv_emu_cache_mode {
     PV_EMU_CACHE_SAMPLED = 2, /**< periodic windows (SMARTS style): warm-up, then measured; extrapolated */
 } pv_emu_cache_mode;
 
+/** Branch-prediction simulation during a run (pv_emu_options.branch_sim). */
+typedef enum pv_emu_branch_mode {
+    PV_EMU_BRANCH_DEFAULT = 0, /**< the default mode (PV_EMU_BRANCH_DEFAULT_MODE) */
+    PV_EMU_BRANCH_OFF = 1,     /**< no simulation: the dynamic section has no branches record */
+    PV_EMU_BRANCH_FULL = 2,    /**< every executed branch goes through the predictor */
+    PV_EMU_BRANCH_SAMPLED = 3, /**< periodic windows (warm-up, then measured); sampled_fraction < 1 */
+} pv_emu_branch_mode;
+/** What PV_EMU_BRANCH_DEFAULT means. */
+#define PV_EMU_BRANCH_DEFAULT_MODE PV_EMU_BRANCH_SAMPLED
+
 /** Geometry of one simulated cache level. */
 typedef struct pv_emu_cache_level {
     char name[8];   /**< "L1d", "L2", "L3" */
@@ -99,6 +109,7 @@ typedef struct pv_emu_options {
     uint64_t sample_period;        /**< sampled mode: a window every this many instructions; 0: 10000000 */
     uint64_t sample_warmup;        /**< sampled mode: warm-up instructions at the start of a window; 0: 500000 */
     uint64_t sample_measure;       /**< sampled mode: measured instructions after the warm-up; 0: 200000 */
+    int branch_sim;                /**< pv_emu_branch_mode; 0: the default */
 } pv_emu_options;
 
 #define PV_EMU_OPTIONS_VERSION 1
@@ -159,6 +170,27 @@ const char *pv_emu_scratch_dir(const pv_emu *emu);
  * @return PV_OK or PV_ERR_NOMEM.
  */
 int pv_emu_target(const pv_emu *emu, pv_target *t);
+
+/** Branch figures of one executed block, from the branch simulation (pv_emu_block_branches()). */
+typedef struct pv_emu_block_branch {
+    uint32_t kind;       /**< pv_flow of the block's last instruction: PV_FLOW_COND, IJUMP, ICALL or RET
+                              (the branches a predictor can miss); PV_FLOW_NONE for every other block */
+    uint64_t executed;   /**< executions of that branch: the block's count */
+    double mispredicted; /**< its mispredictions: as simulated, divided by the sampled fraction of its kind
+                              (pv_dynamic.branches), so an estimate in sampled mode */
+} pv_emu_block_branch;
+
+/**
+ * Per-block attribution of the branch simulation of the last pv_emu_run():
+ * entry i is the branch that ends the block of row i of that run's
+ * pv_dynamic.counts (same order, same number). The profile's JSON keeps
+ * only the totals (pv_dynamic.branches); this is for summaries and
+ * callgrind output.
+ * @param n receives the number of entries (the run's ncounts), 0 when none
+ * @return the entries (owned by @p emu, valid until pv_emu_free()), or NULL
+ *         when the run had no branch simulation or has not happened.
+ */
+const pv_emu_block_branch *pv_emu_block_branches(const pv_emu *emu, uint32_t *n);
 
 /** Free an emulator and remove the scratch directory it created (unless keep_scratch). NULL is allowed. */
 void pv_emu_free(pv_emu *emu);

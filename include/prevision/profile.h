@@ -243,10 +243,11 @@ typedef struct pv_refused {
 typedef struct pv_branch_stats {
     char model[32];          /**< predictor simulated, e.g. "gshare-16k" */
     uint64_t cond;           /**< conditional branches executed */
-    uint64_t cond_miss;      /**< of those, mispredicted */
+    uint64_t cond_miss;      /**< of those, mispredicted (an estimate when sampled_fraction < 1) */
     uint64_t indirect;       /**< indirect jumps and calls executed (returns excluded) */
     uint64_t indirect_miss;  /**< of those, target mispredicted */
-    double sampled_fraction; /**< fraction of branches simulated (1 = all); counts are as simulated */
+    double sampled_fraction; /**< fraction of the executed branches that were simulated (1 = all): cond and
+                                  indirect are executed counts, the misses whole-run estimates when < 1 */
 } pv_branch_stats;
 
 /** Per-thread work. */

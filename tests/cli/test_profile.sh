@@ -128,6 +128,29 @@ expect_in "$PV_TMP/err" "not off, full or sampled"
 expect_exit 2 "$PREVISION" profile --machine "$PV_TMP/m.json" -- "$S/qsort" 2000
 expect_in "$PV_TMP/err" "use it with --cache"
 
+# Branch prediction: on by default (sampled), a summary line, the profile's branches record, Bc/Bcm/Bi/Bim
+# events in the callgrind file; --branch-sim=off leaves the record out; a bad mode exits 2.
+expect_exit 0 "$PREVISION" profile -o "$PV_TMP/b.json" --callgrind-out "$PV_TMP/cgb.out" -- "$D/branches" random 20000
+expect_in "$PV_TMP/err" "branches      "
+expect_in "$PV_TMP/err" "most mispredicted branches:"
+expect_in "$PV_TMP/err" "branches.c:"
+expect_in "$PV_TMP/cgb.out" "events: Ir Bc Bcm Bi Bim"
+expect_true "the profile with branch figures passes python3-jsonschema" validate_schema "$PV_TMP/b.json"
+expect_true "dynamic.branches: executed counts equal the mix's, a model name" python3 - "$PV_TMP/b.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["dynamic"]
+b = d["branches"]
+assert b["model"] and b["cond"] == d["mix"]["branch_cond"], (b, d["mix"])
+assert 0 < b["cond_miss"] < b["cond"] and b["indirect"] >= 20000, b
+assert b["sampled_fraction"] == 1, b   # 20000 iterations: shorter than the first sampling period
+PY
+expect_exit 0 "$PREVISION" profile --branch-sim=off -o "$PV_TMP/nb.json" -- "$D/branches" random 20000
+expect_true "--branch-sim=off: no branches record" sh -c "! grep -q '\"branches\"' '$PV_TMP/nb.json'"
+expect_exit 0 "$PREVISION" profile --branch-sim full -- "$D/branches" pattern 20000
+expect_in "$PV_TMP/err" "predictor tage-lite"
+expect_exit 2 "$PREVISION" profile --branch-sim=maybe -- "$S/qsort" 2000
+expect_in "$PV_TMP/err" "not on, off, full or sampled"
+
 # Real Debian programs compress a file given with --allow-read, byte for byte as natively.
 head -c 300000 /usr/lib/x86_64-linux-gnu/libc.so.6 >"$PV_TMP/input.bin"
 for prog in gzip bzip2 xz; do

@@ -60,6 +60,8 @@ typedef struct emu_run {
     char msg[1100];       /* end message */
     char scratch[4096];
     int rc;               /* pv_emu_new / pv_emu_run result */
+    pv_emu_block_branch *br; /* per row of d->counts: pv_emu_block_branches() (NULL when none) */
+    uint32_t nbr;
 } emu_run;
 
 /* Run argv under the emulator with options @p base (NULL: defaults); stdout
@@ -86,6 +88,12 @@ static inline void run_emu(const char *const *argv, const pv_emu_options *base, 
         snprintf(r->scratch, sizeof r->scratch, "%s", pv_emu_scratch_dir(e));
         r->rc = pv_emu_run(e, &r->d);
         snprintf(r->msg, sizeof r->msg, "%s", pv_emu_end_message(e));
+        uint32_t nbr = 0;
+        const pv_emu_block_branch *br = pv_emu_block_branches(e, &nbr);
+        if (br && nbr && (r->br = malloc(nbr * sizeof *r->br))) {
+            memcpy(r->br, br, nbr * sizeof *r->br);
+            r->nbr = nbr;
+        }
     } else {
         snprintf(r->msg, sizeof r->msg, "%s", pv_error_last());
     }
@@ -99,6 +107,7 @@ static inline void run_emu(const char *const *argv, const pv_emu_options *base, 
 static inline void emu_run_free(emu_run *r)
 {
     pv_dynamic_free(r->d);
+    free(r->br);
     free(r->out);
     free(r->err);
     memset(r, 0, sizeof *r);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <math.h>
 
 #include "tests/emulator/emu_util.h"
 
@@ -160,6 +161,140 @@ static void totals_add_up(void **state)
     emu_run_free(&r);
 }
 
+/* The row of @p r's per-block branch figures with the most mispredictions among branches of @p kind
+ * executed at least 100000 times (the guest's loop). */
+static const pv_emu_block_branch *worst_branch(const emu_run *r, uint32_t kind)
+{
+    const pv_emu_block_branch *w = NULL;
+    assert_non_null(r->br);
+    assert_int_equal(r->nbr, r->d->ncounts);
+    for (uint32_t i = 0; i < r->nbr; i++)
+        if (r->br[i].kind == kind && r->br[i].executed >= 100000 && (!w || r->br[i].mispredicted > w->mispredicted))
+            w = &r->br[i];
+    assert_non_null(w);
+    return w;
+}
+
+static double rate(const pv_emu_block_branch *b) { return b->executed ? b->mispredicted / (double)b->executed : 0; }
+
+/* Branch simulation: a predictable pattern against random outcomes, for a conditional branch and an
+ * indirect call; every conditional branch of the mix goes through the predictor. */
+static void branch_sim_pattern_vs_random(void **state)
+{
+    (void)state;
+    pv_emu_options o = PV_EMU_OPTIONS_INIT;
+    o.branch_sim = PV_EMU_BRANCH_FULL;
+    const char *pa[] = {GUEST("branches"), "pattern", "100000", NULL};
+    const char *ra[] = {GUEST("branches"), "random", "100000", NULL};
+    emu_run p, r;
+    run_emu(pa, &o, &p);
+    run_emu(ra, &o, &r);
+    assert_int_equal(p.rc, PV_OK);
+    assert_int_equal(r.rc, PV_OK);
+    assert_string_equal(p.d->end_reason, "exit");
+    assert_string_equal(r.d->end_reason, "exit");
+    for (int k = 0; k < 2; k++) {
+        const pv_dynamic *d = k ? r.d : p.d;
+        assert_true(d->has_branches);
+        assert_true(d->branches.model[0] != 0);
+        assert_true(d->branches.sampled_fraction == 1.0);
+        /* every executed conditional branch was predicted: the simulated count is the mix's */
+        assert_int_equal(d->branches.cond, d->mix.n[PV_MIX_BRANCH_COND]);
+        assert_true(d->branches.indirect >= 100000);
+        assert_true(d->branches.cond_miss <= d->branches.cond);
+        assert_true(d->branches.indirect_miss <= d->branches.indirect);
+    }
+    /* the branch of the pattern is learnt, the random one is a coin toss (about 50% missed); the whole
+     * runs' rates are far apart too */
+    const pv_emu_block_branch *pc = worst_branch(&p, PV_FLOW_COND), *rc = worst_branch(&r, PV_FLOW_COND);
+    printf("# conditional: pattern %.4f (%llu), random %.4f (%llu); whole runs %.4f, %.4f\n", rate(pc),
+           (unsigned long long)pc->executed, rate(rc), (unsigned long long)rc->executed,
+           (double)p.d->branches.cond_miss / (double)p.d->branches.cond,
+           (double)r.d->branches.cond_miss / (double)r.d->branches.cond);
+    assert_true(rate(pc) < 0.01);
+    assert_true(rate(rc) > 0.4 && rate(rc) < 0.6);
+    assert_true(p.d->branches.cond_miss * 20 < r.d->branches.cond_miss);
+    /* the indirect call: three targets in turn (learnt through the history), or at random (2/3 missed) */
+    const pv_emu_block_branch *pi = worst_branch(&p, PV_FLOW_ICALL), *ri = worst_branch(&r, PV_FLOW_ICALL);
+    printf("# indirect: pattern %.4f (%llu), random %.4f (%llu)\n", rate(pi), (unsigned long long)pi->executed,
+           rate(ri), (unsigned long long)ri->executed);
+    assert_true(rate(pi) < 0.05);
+    assert_true(rate(ri) > 0.5);
+    /* per-block figures add up to the totals */
+    double cm = 0;
+    for (uint32_t i = 0; i < r.nbr; i++)
+        if (r.br[i].kind == PV_FLOW_COND)
+            cm += r.br[i].mispredicted;
+    assert_true((uint64_t)cm == r.d->branches.cond_miss);
+    emu_run_free(&p);
+    emu_run_free(&r);
+}
+
+/* Sampled branch simulation: exact executed counts, a fraction simulated, the rate close to the full
+ * simulation's; off: no record. */
+static void branch_sim_sampled_and_off(void **state)
+{
+    (void)state;
+    pv_emu_options o = PV_EMU_OPTIONS_INIT;
+    const char *argv[] = {GUEST("branches"), "random", "1500000", NULL};
+    emu_run f, s, n;
+    o.branch_sim = PV_EMU_BRANCH_FULL;
+    run_emu(argv, &o, &f);
+    o.branch_sim = PV_EMU_BRANCH_SAMPLED;
+    run_emu(argv, &o, &s);
+    o.branch_sim = PV_EMU_BRANCH_OFF;
+    run_emu(argv, &o, &n);
+    assert_int_equal(f.rc, PV_OK);
+    assert_int_equal(s.rc, PV_OK);
+    assert_int_equal(n.rc, PV_OK);
+    assert_string_equal(f.out, s.out);
+    double rf = (double)f.d->branches.cond_miss / (double)f.d->branches.cond;
+    double rs = (double)s.d->branches.cond_miss / (double)s.d->branches.cond;
+    double qf = (double)f.d->branches.indirect_miss / (double)f.d->branches.indirect;
+    double qs = (double)s.d->branches.indirect_miss / (double)s.d->branches.indirect;
+    printf("# %llu instructions: full %.4f / %.4f, sampled %.4f / %.4f from %.4f of the branches\n",
+           (unsigned long long)s.d->insns, rf, qf, rs, qs, s.d->branches.sampled_fraction);
+    assert_true(s.d->insns > 20000000); /* several sampling periods after the first */
+    assert_int_equal(s.d->branches.cond, s.d->mix.n[PV_MIX_BRANCH_COND]);
+    assert_int_equal(s.d->branches.cond, f.d->branches.cond);
+    assert_int_equal(s.d->branches.indirect, f.d->branches.indirect);
+    assert_true(s.d->branches.sampled_fraction > 0 && s.d->branches.sampled_fraction < 0.5);
+    assert_true(fabs(rs - rf) < 0.03 * rf);
+    assert_true(fabs(qs - qf) < 0.03 * qf);
+    /* the default is the sampled mode */
+    assert_int_equal(PV_EMU_BRANCH_DEFAULT_MODE, PV_EMU_BRANCH_SAMPLED);
+    assert_false(n.d->has_branches);
+    assert_null(n.br);
+    assert_int_equal(n.d->insns, s.d->insns);
+    emu_run_free(&f);
+    emu_run_free(&s);
+    emu_run_free(&n);
+}
+
+/* Threads and cache windows stop and resume the emulation; every conditional branch is still
+ * predicted exactly once. */
+static void branch_sim_counts_with_threads_and_windows(void **state)
+{
+    (void)state;
+    pv_emu_options o = PV_EMU_OPTIONS_INIT;
+    o.branch_sim = PV_EMU_BRANCH_FULL;
+    o.quantum = 1000;
+    o.cache = PV_EMU_CACHE_SAMPLED;
+    o.sample_period = 200000;
+    o.sample_warmup = 20000;
+    o.sample_measure = 20000;
+    const char *argv[] = {SAMPLE("pthreads"), "40000", "2", NULL};
+    emu_run r;
+    run_emu(argv, &o, &r);
+    assert_int_equal(r.rc, PV_OK);
+    assert_string_equal(r.d->end_reason, "exit");
+    assert_int_equal(r.d->nthreads, 3);
+    assert_true(r.d->has_branches);
+    assert_int_equal(r.d->branches.cond, r.d->mix.n[PV_MIX_BRANCH_COND]);
+    assert_true(r.d->branches.sampled_fraction == 1.0);
+    emu_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +302,9 @@ int main(void)
         cmocka_unit_test(rep_counts_match_callgrind),
         cmocka_unit_test(counts_do_not_depend_on_interruptions),
         cmocka_unit_test(totals_add_up),
+        cmocka_unit_test(branch_sim_pattern_vs_random),
+        cmocka_unit_test(branch_sim_sampled_and_off),
+        cmocka_unit_test(branch_sim_counts_with_threads_and_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
