@@ -65,12 +65,21 @@ static void print_loop(const pv_profile *p, uint32_t l, int indent, const uint32
         return;
     (*printed)++;
     const pv_loop *x = &p->loops[l];
+    /* The loop's own blocks (in none of its inner loops), the ones its
+     * cycles_per_iter covers: inner loops get their own lines. */
     pv_mix m;
     memset(&m, 0, sizeof m);
     uint32_t ninsns = 0;
     for (uint32_t k = 0; k < x->nblocks; k++) {
-        pv_mix_add(&m, &p->blocks[x->blocks[k]].mix);
-        ninsns += p->blocks[x->blocks[k]].ninsns;
+        uint32_t b = x->blocks[k];
+        int inner = 0;
+        for (uint32_t c = child_off[l]; c < child_off[l + 1] && !inner; c++)
+            for (uint32_t j = 0; j < p->loops[children[c]].nblocks && !inner; j++)
+                inner = p->loops[children[c]].blocks[j] == b;
+        if (inner)
+            continue;
+        pv_mix_add(&m, &p->blocks[b].mix);
+        ninsns += p->blocks[b].ninsns;
     }
     const char *file = pv_profile_file(p, x->loc);
     const char *base = file ? strrchr(file, '/') : NULL;
@@ -158,7 +167,8 @@ static int summary(const pv_profile *p, int top)
     }
     for (uint32_t i = 0; i < nroots; i++)
         w[i] = nest_weight(p, roots[i], child_off, children);
-    printf("heaviest loop nests (static cycles per entry, assuming %.0f iterations per loop level):\n", NOMINAL_TRIPS);
+    printf("heaviest loop nests (static cycles per entry, assuming %.0f iterations per loop level;\n"
+           "each line counts the loop's own instructions, those in none of its inner loops):\n", NOMINAL_TRIPS);
     for (int k = 0; k < top && k < (int)nroots; k++) {
         uint32_t best = k;
         for (uint32_t i = k + 1; i < nroots; i++)
