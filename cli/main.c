@@ -45,8 +45,14 @@ static void print_main_usage(FILE *out)
             "Predicts what a program will need before it runs, and prepares the machine for it.\n"
             "\n"
             "commands:\n");
+    int wname = 0, wneeds = 0;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        int n = (int)strlen(commands[i].name), k = (int)strlen(commands[i].needs);
+        wname = n > wname ? n : wname;
+        wneeds = k > wneeds ? k : wneeds;
+    }
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-10s %-12s %s\n", commands[i].name, commands[i].needs, commands[i].summary);
+        fprintf(out, "  %-*s %-*s  %s\n", wname, commands[i].name, wneeds, commands[i].needs, commands[i].summary);
     fprintf(out,
             "\n"
             "global options:\n"
