@@ -173,6 +173,15 @@ static pv_kernel_result *kernel_slot(pv_machine *m, const char *name, int cls)
     return r;
 }
 
+/* Is the kernel of this name an auxiliary one (not part of its class's figure)? */
+static int kernel_aux(const char *name)
+{
+    for (size_t i = 0; i < pv_nkernels; i++)
+        if (pv_kernels[i].name && !strcmp(pv_kernels[i].name, name))
+            return pv_kernels[i].aux;
+    return 0;
+}
+
 /* Median over the class's kernels of each figure (min/max: extremes). */
 static void derive_classes(pv_machine *m)
 {
@@ -182,7 +191,7 @@ static void derive_classes(pv_machine *m)
             unsigned n = 0, reps = 0;
             uint8_t method = PV_METHOD_NONE;
             for (uint32_t i = 0; i < m->nkernels; i++) {
-                if ((int)m->kernels[i].cls != cl)
+                if ((int)m->kernels[i].cls != cl || kernel_aux(m->kernels[i].name))
                     continue;
                 const pv_stat *s = which ? &m->kernels[i].cost.rthroughput : &m->kernels[i].cost.latency;
                 if (!s->reps)
@@ -380,6 +389,30 @@ static pv_stat random_ns(cal *c, char *buf, uint64_t size)
     return pv_stat_of(ns, c->reps, PV_METHOD_TIMER);
 }
 
+/* ns per random load followed by independent work (pv_kern_window) over the first `size` bytes of buf. */
+static pv_stat window_ns(cal *c, char *buf, uint64_t size)
+{
+    double ns[64];
+    uint64_t elems = 1;
+    while (elems * 2 * 8 <= size)
+        elems *= 2;
+    const uint64_t *a = (const uint64_t *)(void *)buf;
+    uint64_t sink = pv_kern_window(2048, a, elems - 1);
+    double t0 = cpu_ns();
+    sink += pv_kern_window(4096, a, elems - 1);
+    double per = (cpu_ns() - t0) / 4096;
+    uint64_t n = (uint64_t)(c->target_ns / (per > 0.5 ? per : 0.5));
+    if (n < 2048)
+        n = 2048;
+    for (unsigned r = 0; r < c->reps; r++) {
+        t0 = cpu_ns();
+        sink += pv_kern_window(n, a, elems - 1);
+        ns[r] = (cpu_ns() - t0) / (double)n;
+    }
+    __asm__ volatile("" ::"r"(sink));
+    return pv_stat_of(ns, c->reps, PV_METHOD_TIMER);
+}
+
 /* Bandwidth kernels over n doubles. Plain C: the compiler's code for
  * these loops is what the programs being predicted run too. */
 static double bw_read(const double *a, size_t n)
@@ -524,7 +557,19 @@ static int measure_memory(cal *c)
         pt->size = s;
         pt->ns = chase_ns(c, buf, s, &rng);
         pt->random_ns = random_ns(c, buf, s);
+        pt->window_ns = window_ns(c, buf, s);
         progress(c, "memory latency");
+    }
+    /* The miss window at the largest set: latency x instructions per load / cost per load. */
+    {
+        const pv_mem_point *last = &m->mem_points[m->nmem_points - 1];
+        if (last->ns.reps && last->window_ns.reps) {
+            double w[3] = {last->ns.min * PV_WINDOW_INSNS / last->window_ns.max,
+                           last->ns.median * PV_WINDOW_INSNS / last->window_ns.median,
+                           last->ns.max * PV_WINDOW_INSNS / last->window_ns.min};
+            m->miss_window_insns = pv_stat_of(w, 3, PV_METHOD_TIMER);
+            m->miss_window_insns.reps = last->window_ns.reps;
+        }
     }
     munmap(buf, max);
 
@@ -636,7 +681,7 @@ static void measure_page_faults(cal *c)
 {
     pv_machine *m = c->m;
     size_t len = c->o->quick ? (32u << 20) : (128u << 20);
-    double v[64];
+    double v[64], fr[64];
     for (unsigned r = 0; r < c->reps; r++) {
         char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
@@ -648,9 +693,13 @@ static void measure_page_faults(cal *c)
         for (size_t o = 0; o < len; o += 4096)
             p[o] = 1;
         v[r] = (cpu_ns() - t0) / (double)(len / 4096);
+        /* Giving the pages back (what munmap, free and the exit of a process do). */
+        t0 = cpu_ns();
         munmap(p, len);
+        fr[r] = (cpu_ns() - t0) / (double)(len / 4096);
     }
     m->warm.page_fault_4k_ns = pv_stat_of(v, c->reps, PV_METHOD_TIMER);
+    m->warm.page_free_4k_ns = pv_stat_of(fr, c->reps, PV_METHOD_TIMER);
 
     char why[160];
     if (!thp_mode(why, sizeof why)) {
