@@ -6,16 +6,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../emulator/cachesim.h"
+#include "../emulator/callgrind.h"
 #include "cli.h"
 
 static const char usage[] =
     "usage: prevision profile [options] -- PROGRAM [ARGS...]\n"
     "\n"
     "Runs PROGRAM (an x86-64 Linux executable, static or dynamic) in the sandboxed\n"
-    "emulator and measures what it does: instructions per block, function and\n"
+    "emulator and measures what it does: instructions per block, function, loop and\n"
     "object, the dynamic instruction mix, memory, I/O, threads, and the system\n"
     "calls the sandbox refused. Prints a summary on stderr; --json or -o write the\n"
-    "profile. The program's output passes through: its stdout to stdout (to\n"
+    "profile: the program's static profile (as 'prevision analyze' writes it) with\n"
+    "the dynamic section. The program's output passes through: its stdout to stdout (to\n"
     "stderr when --json prints the profile on stdout), its stderr to stderr.\n"
     "\n"
     "The sandbox: the program reads only itself, its loader and libraries, and\n"
@@ -38,7 +41,13 @@ static const char usage[] =
     "  --deterministic      fixed clock, random bytes, pid and thread ids: identical runs, identical profiles\n"
     "  --quantum N          instructions a thread runs before the next one (default 100000)\n"
     "  --param KEY=VALUE    record a named parameter (a problem size) in the profile; repeatable\n"
-    "  --top N              hottest blocks to show in the summary (default 10)\n"
+    "  --cache=MODE         simulate the data caches: off (default), full (every access), or\n"
+    "                       sampled (periodic windows, extrapolated; close to plain counting speed)\n"
+    "  --machine FILE       cache geometry from a machine model ('prevision calibrate -o FILE');\n"
+    "                       default: this host's caches from hwloc\n"
+    "  --callgrind-out FILE also write the run in callgrind format (callgrind_annotate, KCachegrind)\n"
+    "  --no-analyze         do not add the program's static profile (pv_analyze_binary) to the profile\n"
+    "  --top N              hottest functions, loops and blocks in the summary (default 10)\n"
     "\n"
     "Exit status: 0 the program ran to its exit (whatever its status), 1 the run\n"
     "ended on a limit, a fault, a signal or an instruction the emulator cannot\n"
@@ -116,8 +125,140 @@ static int cmp_hot(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-static void summary(FILE *out, const pv_dynamic *d, const char *end_msg, int top)
+/* Index of the static block of @p p containing link-time address @p addr, or PV_NONE (blocks are sorted). */
+static uint32_t containing_block(const pv_profile *p, uint64_t addr)
 {
+    uint32_t lo = 0, hi = p->nblocks;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p->blocks[mid].addr <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!lo || addr >= p->blocks[lo - 1].addr + p->blocks[lo - 1].size)
+        return PV_NONE;
+    return lo - 1;
+}
+
+typedef struct fn_cost {
+    uint32_t object;
+    const char *name; /* owned by the profile or the symbolizer */
+    uint64_t insns;
+    const char *file;
+    uint32_t line;
+} fn_cost;
+
+static int cmp_fn(const void *a, const void *b)
+{
+    const fn_cost *x = a, *y = b;
+    if (x->insns != y->insns)
+        return x->insns > y->insns ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Hottest functions (every object) and loops (the program, from its static profile). */
+static void hot_code(FILE *out, const pv_profile *p, pv_emu_symbols *sy, int top)
+{
+    const pv_dynamic *d = p->dynamic;
+    fn_cost *f = calloc(d->ncounts + 1, sizeof *f);
+    uint64_t *loop_self = p->nloops ? calloc(p->nloops, sizeof *loop_self) : NULL;
+    uint32_t *inner = p->nblocks ? malloc(p->nblocks * sizeof *inner) : NULL;
+    if (!f || (p->nloops && !loop_self) || (p->nblocks && !inner))
+        goto done;
+    /* the innermost loop of each static block */
+    for (uint32_t i = 0; i < p->nblocks; i++)
+        inner[i] = PV_NONE;
+    for (uint32_t l = 0; l < p->nloops; l++)
+        for (uint32_t k = 0; k < p->loops[l].nblocks; k++) {
+            uint32_t bi = p->loops[l].blocks[k];
+            if (bi < p->nblocks && (inner[bi] == PV_NONE || p->loops[inner[bi]].depth < p->loops[l].depth))
+                inner[bi] = l;
+        }
+    uint32_t nf = 0;
+    for (uint32_t i = 0; i < d->ncounts; i++) {
+        const pv_block_count *c = &d->counts[i];
+        uint64_t ins = c->count * c->ninsns;
+        const char *name = NULL, *file = NULL;
+        uint32_t line = 0;
+        if (d->objects[c->object].is_target && p->nfunctions) {
+            uint32_t fi = pv_profile_find_function(p, c->addr);
+            if (fi != PV_NONE) {
+                name = p->functions[fi].name;
+                file = pv_profile_file(p, p->functions[fi].loc);
+                line = p->functions[fi].loc.line;
+            }
+            uint32_t bi = containing_block(p, c->addr);
+            if (bi != PV_NONE && inner[bi] != PV_NONE)
+                loop_self[inner[bi]] += ins;
+        }
+        if (!name) {
+            uint64_t off;
+            pv_emu_symbols_lookup(sy, c->object, c->addr, &name, &off, NULL, NULL);
+        }
+        if (!name)
+            name = "(no symbol)";
+        uint32_t k = 0;
+        for (; k < nf; k++) /* few distinct functions are hot; a linear scan over the ones seen */
+            if (f[k].object == c->object && f[k].name == name)
+                break;
+        if (k == nf)
+            f[nf++] = (fn_cost){c->object, name, 0, file, line};
+        f[k].insns += ins;
+    }
+    qsort(f, nf, sizeof *f, cmp_fn);
+    fprintf(out, "  hottest functions:\n");
+    for (int k = 0; k < top && (uint32_t)k < nf && f[k].insns; k++) {
+        fprintf(out, "    %5.1f%%  %-22s %s", d->insns ? 100.0 * (double)f[k].insns / (double)d->insns : 0.0,
+                base_name(d->objects[f[k].object].path), f[k].name);
+        if (f[k].file)
+            fprintf(out, "  (%s:%u)", base_name(f[k].file), f[k].line);
+        fputc('\n', out);
+    }
+    if (p->nloops) {
+        /* a loop's instructions include its inner loops' */
+        uint64_t *incl = calloc(p->nloops, sizeof *incl);
+        uint32_t *order = calloc(p->nloops, sizeof *order);
+        if (incl && order) {
+            for (uint32_t l = 0; l < p->nloops; l++)
+                for (uint32_t a = l; a != PV_NONE && a < p->nloops; a = p->loops[a].parent)
+                    incl[a] += loop_self[l];
+            uint32_t n = 0;
+            for (uint32_t l = 0; l < p->nloops; l++)
+                if (incl[l])
+                    order[n++] = l;
+            for (uint32_t i = 1; i < n; i++) /* insertion sort: few loops run */
+                for (uint32_t j = i; j > 0 && (incl[order[j]] > incl[order[j - 1]] ||
+                                               (incl[order[j]] == incl[order[j - 1]] &&
+                                                p->loops[order[j]].depth > p->loops[order[j - 1]].depth));
+                     j--) {
+                    uint32_t t = order[j];
+                    order[j] = order[j - 1];
+                    order[j - 1] = t;
+                }
+            if (n)
+                fprintf(out, "  hottest loops (program):\n");
+            for (uint32_t i = 0; i < n && (int)i < top; i++) {
+                const pv_loop *lp = &p->loops[order[i]];
+                const char *file = pv_profile_file(p, lp->loc);
+                fprintf(out, "    %5.1f%%  %-22s depth %u  %s:%u\n",
+                        d->insns ? 100.0 * (double)incl[order[i]] / (double)d->insns : 0.0,
+                        lp->func < p->nfunctions ? p->functions[lp->func].name : "?", lp->depth,
+                        file ? base_name(file) : "?", lp->loc.line);
+            }
+        }
+        free(incl);
+        free(order);
+    }
+done:
+    free(f);
+    free(loop_self);
+    free(inner);
+}
+
+static void summary(FILE *out, const pv_profile *p, const char *end_msg, int top)
+{
+    const pv_dynamic *d = p->dynamic;
     char a[64], b[64], c[64], e[64];
     fprintf(out, "prevision profile: %s:", d->nargs ? d->argv[0] : "?");
     for (uint32_t i = 1; i < d->nargs && i < 8; i++)
@@ -179,6 +320,18 @@ static void summary(FILE *out, const pv_dynamic *d, const char *end_msg, int top
                     i + 1 < d->nrefused ? "," : "");
         fputc('\n', out);
     }
+    for (uint32_t i = 0; i < d->ncaches; i++) {
+        const pv_cache_stats *c = &d->caches[i];
+        human_bytes(a, sizeof a, c->size);
+        grouped(b, sizeof b, c->accesses);
+        grouped(e, sizeof e, c->misses);
+        fprintf(out, "  %-12s  %s %u-way: %s accesses, %s misses (%.2f%%)", i ? "" : "caches", a, c->assoc, b, e,
+                c->accesses ? 100.0 * (double)c->misses / (double)c->accesses : 0.0);
+        if (c->sampled_fraction < 1)
+            fprintf(out, ", estimated from %.1f%% of the run", 100.0 * c->sampled_fraction);
+        fputc('\n', out);
+        (void)c;
+    }
     if (d->nthreads > 1) {
         fprintf(out, "  threads      ");
         for (uint32_t i = 0; i < d->nthreads; i++) {
@@ -189,10 +342,13 @@ static void summary(FILE *out, const pv_dynamic *d, const char *end_msg, int top
     }
     if (top <= 0 || !d->ncounts)
         return;
-    hot *h = calloc(d->ncounts, sizeof *h);
     pv_emu_symbols *sy = NULL;
-    if (!h || pv_emu_symbols_new(&sy, d)) {
-        free(h);
+    if (pv_emu_symbols_new(&sy, d))
+        return;
+    hot_code(out, p, sy, top);
+    hot *h = calloc(d->ncounts, sizeof *h);
+    if (!h) {
+        pv_emu_symbols_free(sy);
         return;
     }
     for (uint32_t i = 0; i < d->ncounts; i++)
@@ -224,8 +380,10 @@ static int open_out(const char *path)
 
 int cmd_profile(int argc, char **argv)
 {
-    const char *out_file = NULL, *gout = NULL, *gerr = NULL, *gin = NULL, *scratch = NULL;
-    int json = 0, top = 10, code = PV_EXIT_OK, rc;
+    const char *out_file = NULL, *gout = NULL, *gerr = NULL, *gin = NULL, *scratch = NULL, *machine = NULL,
+               *cg_out = NULL;
+    char cache_note[512] = "";
+    int json = 0, top = 10, code = PV_EXIT_OK, rc, analyze = 1;
     pv_emu_options o = PV_EMU_OPTIONS_INIT;
     const char **allow = calloc((size_t)argc + 1, sizeof *allow);
     pv_param *params = calloc((size_t)argc + 1, sizeof *params);
@@ -315,6 +473,30 @@ int cmd_profile(int argc, char **argv)
             }
             *eq = 0;
             params[o.nparams++] = (pv_param){argv[i], eq + 1};
+        } else if (!strncmp(a, "--cache", 7) && (a[7] == '=' || a[7] == 0)) {
+            const char *m = a[7] == '=' ? a + 8 : NULL;
+            if (!m) {
+                NEED_ARG("off, full or sampled");
+                m = argv[i];
+            }
+            if (!strcmp(m, "off"))
+                o.cache = PV_EMU_CACHE_OFF;
+            else if (!strcmp(m, "full"))
+                o.cache = PV_EMU_CACHE_FULL;
+            else if (!strcmp(m, "sampled"))
+                o.cache = PV_EMU_CACHE_SAMPLED;
+            else {
+                code = pv_cli_usage_error("profile", "--cache: '%s' is not off, full or sampled", m);
+                goto done;
+            }
+        } else if (!strcmp(a, "--machine")) {
+            NEED_ARG("a machine model FILE");
+            machine = argv[i];
+        } else if (!strcmp(a, "--callgrind-out")) {
+            NEED_ARG("a FILE");
+            cg_out = argv[i];
+        } else if (!strcmp(a, "--no-analyze")) {
+            analyze = 0;
         } else if (!strcmp(a, "--top")) {
             NEED_ARG("a count");
             top = atoi(argv[i]);
@@ -366,6 +548,23 @@ int cmd_profile(int argc, char **argv)
         }
         o.stdin_fd = in_fd;
     }
+    if (o.cache != PV_EMU_CACHE_OFF) {
+        pve_cache_config cc = PVE_CACHE_CONFIG_INIT;
+        if ((rc = pv_cli_cache_config(&cc, machine, cache_note, sizeof cache_note))) {
+            code = pv_cli_fail("profile", rc);
+            goto done;
+        }
+        o.cache_nlevels = cc.nlevels;
+        for (uint32_t k = 0; k < cc.nlevels && k < PV_CACHE_MAX_LEVELS; k++) {
+            memcpy(o.cache_levels[k].name, cc.levels[k].name, sizeof o.cache_levels[k].name);
+            o.cache_levels[k].size = cc.levels[k].size;
+            o.cache_levels[k].line = cc.levels[k].line;
+            o.cache_levels[k].assoc = cc.levels[k].assoc;
+        }
+    } else if (machine) {
+        code = pv_cli_usage_error("profile", "--machine gives the cache geometry: use it with --cache=full or sampled");
+        goto done;
+    }
     if ((rc = pv_emu_new(&emu, &o))) {
         code = pv_cli_fail("profile", rc);
         goto done;
@@ -379,21 +578,39 @@ int cmd_profile(int argc, char **argv)
         code = pv_cli_fail("profile", rc);
         goto done;
     }
+    if (analyze) {
+        /* the static profile of the program: functions, loops and source lines for the dynamic counts */
+        pv_profile *sp = NULL;
+        pv_analyze_options ao = PV_ANALYZE_OPTIONS_INIT;
+        if ((rc = pv_analyze_binary(pv_emu_program(emu), &ao, &sp)) == PV_OK) {
+            pv_profile_free(p);
+            p = sp;
+        } else {
+            pv_log(PV_LOG_WARN, "no static profile of %s (%s); the profile has the dynamic section only",
+                   pv_emu_program(emu), pv_error_last());
+        }
+    }
+    if (!p->generator)
+        p->generator = strdup(pv_version_string());
     p->schema_version = PV_PROFILE_SCHEMA_VERSION;
-    p->generator = malloc(32);
-    if (p->generator)
-        snprintf(p->generator, 32, "prevision %s", pv_version_string());
-    if ((rc = pv_emu_target(emu, &p->target))) {
+    if (!p->target.path && (rc = pv_emu_target(emu, &p->target))) {
         code = pv_cli_fail("profile", rc);
         goto done;
     }
     p->dynamic = dyn;
-    if (!pv_cli.quiet)
-        summary(stderr, dyn, pv_emu_end_message(emu), top);
+    if (!pv_cli.quiet) {
+        summary(stderr, p, pv_emu_end_message(emu), top);
+        if (cache_note[0])
+            fprintf(stderr, "  cache geometry: %s\n", cache_note);
+    }
     dyn = NULL;
     if (o.keep_scratch)
         fprintf(stderr, "prevision profile: scratch directory kept: %s\n", pv_emu_scratch_dir(emu));
     if (out_file && (rc = pv_profile_save(p, out_file, 0))) {
+        code = pv_cli_fail("profile", rc);
+        goto done;
+    }
+    if (cg_out && (rc = pve_callgrind_write(p, cg_out, NULL))) {
         code = pv_cli_fail("profile", rc);
         goto done;
     }

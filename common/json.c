@@ -395,16 +395,38 @@ int pv_file_write_atomic(const char *path, const void *data, size_t len)
             return pv_error_set(PV_ERR_IO, "stdout: write failed: %s", strerror(errno));
         return PV_OK;
     }
+    /* A device, FIFO or socket (-o /dev/null, -o /dev/stdout, a named pipe)
+     * is written in place: renaming a temporary file over it would replace
+     * the device node with a regular file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return pv_error_set(PV_ERR_IO, "%s: is a directory; name a file to write", path);
+        int dfd = open(path, O_WRONLY | O_CLOEXEC);
+        if (dfd < 0)
+            return pv_error_set(PV_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+        int werr = write_all(dfd, data, len) != 0 ? errno : 0;
+        if (close(dfd) != 0 && !werr)
+            werr = errno;
+        return werr ? pv_error_set(PV_ERR_IO, "%s: write failed: %s", path, strerror(werr)) : PV_OK;
+    }
+    /* Through a symbolic link, replace the file it points to and keep the link. */
+    char *real = NULL;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (real = realpath(path, NULL)) != NULL)
+        path = real;
     int rc = PV_OK, fd = -1;
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
-    if (!tmp)
+    if (!tmp) {
+        free(real);
         return pv_error_set(PV_ERR_NOMEM, "out of memory");
+    }
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     fd = mkstemp(tmp);
     if (fd < 0) {
         rc = pv_error_set(PV_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
         free(tmp);
+        free(real);
         return rc;
     }
     /* mkstemp makes the file 0600; outputs are ordinary files. */
@@ -430,6 +452,7 @@ done:
     if (rc != PV_OK)
         unlink(tmp);
     free(tmp);
+    free(real);
     return rc;
 }
 

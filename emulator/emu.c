@@ -121,10 +121,12 @@ static void *watchdog(void *arg)
 {
     pv_emu *e = arg;
     struct timespec t = {0, 50 * 1000 * 1000};
-    while (!e->ran) {
+    while (!__atomic_load_n(&e->ran, __ATOMIC_ACQUIRE)) {
         if (mono() - e->t_start >= e->opts.timeout) {
-            e->timed_out = 1;
-            e->event_at = 0;
+            __atomic_store_n(&e->timed_out, 1, __ATOMIC_RELEASE);
+            /* the block hook's next slow path ends the run; the stop covers a run between hooks, and
+             * is repeated every 50 ms in case it came between two emulations */
+            __atomic_store_n(&e->event_at, 0, __ATOMIC_RELAXED);
             uc_emu_stop(e->uc);
         }
         nanosleep(&t, NULL);
@@ -146,6 +148,8 @@ static const char *bad_options(const pv_emu_options *o)
         return "params is NULL";
     return NULL;
 }
+
+void pve_hook_empty(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 
 int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
 {
@@ -173,6 +177,13 @@ int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
         rc = pv_error_set(PV_ERR_BACKEND, "emulator: cannot select the qemu64 CPU model: %s", uc_strerror(err));
         goto fail;
     }
+    /* Unicorn's default 1 GiB translation buffer makes every flush of the translation cache cost
+     * 160 ms (measured: the flush is proportional to the buffer); 64 MiB holds the translations
+     * of any program measured here, and a flush costs about 4 ms (docs/emulator.md). */
+    if ((err = uc_ctl_set_tcg_buffer_size(e->uc, 64u << 20))) {
+        rc = pv_error_set(PV_ERR_BACKEND, "emulator: cannot size the translation buffer: %s", uc_strerror(err));
+        goto fail;
+    }
     /* Linux's initial state for a process, which Unicorn's reset does not give: SSE state enabled for
      * fxsave/fxrstor (CR4.OSFXSR, OSXMMEXCPT: without them the lazy-binding trampoline loses the
      * XMM argument registers), the default x87 control word and MXCSR. */
@@ -187,7 +198,15 @@ int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
         goto fail;
     if ((rc = pve_load(e)))
         goto fail;
-    if ((err = uc_hook_add(e->uc, &e->h_block, UC_HOOK_BLOCK, (void *)pve_hook_block, e, 1, 0)) ||
+    if ((rc = pve_cache_setup(e)))
+        goto fail;
+    /* PVE_BENCH_HOOK=none|empty: no block hook, or one that only counts calls, to measure what the
+     * engine and the hook dispatch cost by themselves (bench/emu_speed.sh); the profile has no counts */
+    const char *nc = getenv("PVE_BENCH_HOOK");
+    void *bh = (void *)pve_hook_block;
+    if (nc && !strcmp(nc, "empty"))
+        bh = (void *)pve_hook_empty;
+    if ((!(nc && !strcmp(nc, "none")) && (err = uc_hook_add(e->uc, &e->h_block, UC_HOOK_BLOCK, bh, e, 1, 0))) ||
         (err = uc_hook_add(e->uc, &e->h_syscall, UC_HOOK_INSN, (void *)pve_hook_syscall, e, 1, 0,
                            UC_X86_INS_SYSCALL)) ||
         (err = uc_hook_add(e->uc, &e->h_invalid, UC_HOOK_MEM_INVALID, (void *)hook_invalid, e, 1, 0)) ||
@@ -200,6 +219,14 @@ int pv_emu_new(pv_emu **out, const pv_emu_options *opts)
 fail:
     pv_emu_free(e);
     return rc;
+}
+
+void pve_hook_empty(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    (void)uc;
+    (void)addr;
+    (void)size;
+    ((pv_emu *)ud)->icount++;
 }
 
 static void end_on_error(pv_emu *e, uc_err err)
@@ -260,6 +287,7 @@ static void end_on_error(pv_emu *e, uc_err err)
 static int copy_result(pv_emu *e, pv_dynamic **out)
 {
     int rc = PV_OK;
+    uint32_t *rowof = NULL;
     pv_dynamic *d = calloc(1, sizeof *d);
     if (!d)
         return pv_error_set(PV_ERR_NOMEM, "out of memory");
@@ -277,7 +305,7 @@ static int copy_result(pv_emu *e, pv_dynamic **out)
                 !(d->params[i].value = strdup(e->opts.params[i].value)))
                 goto nomem;
     }
-    if ((rc = pve_blocks_result(e, d)))
+    if ((rc = pve_blocks_result(e, d, &rowof)))
         goto done;
     if (!(d->objects = calloc(e->nobjs ? e->nobjs : 1, sizeof *d->objects)))
         goto nomem;
@@ -291,6 +319,8 @@ static int copy_result(pv_emu *e, pv_dynamic **out)
     d->mem_touched = pve_mem_touched(e);
     d->heap_peak = e->mem.brk_peak - e->mem.brk_start;
     d->stack_peak = pve_mem_stack_depth(e);
+    if ((rc = pve_cache_result(e, d, rowof)))
+        goto done;
     d->io_bytes_read = e->io_read;
     d->io_bytes_written = e->io_written;
     d->io_files_opened = e->files_opened;
@@ -322,6 +352,7 @@ static int copy_result(pv_emu *e, pv_dynamic **out)
 nomem:
     rc = pv_error_set(PV_ERR_NOMEM, "out of memory");
 done:
+    free(rowof);
     pv_dynamic_free(d);
     return rc;
 }
@@ -337,7 +368,7 @@ int pv_emu_run(pv_emu *e, pv_dynamic **out)
     if (e->opts.timeout > 0)
         have_dog = pthread_create(&dog, NULL, watchdog, e) == 0;
     for (;;) {
-        if (e->timed_out) {
+        if (__atomic_load_n(&e->timed_out, __ATOMIC_ACQUIRE)) {
             pve_end(e, "limit:time", -1, "time limit reached after %.1f s (--timeout)", e->opts.timeout);
             break;
         }
@@ -356,9 +387,16 @@ int pv_emu_run(pv_emu *e, pv_dynamic **out)
             end_on_error(e, err);
             break;
         }
-        if (e->timed_out) {
+        if (__atomic_load_n(&e->timed_out, __ATOMIC_ACQUIRE)) {
             pve_end(e, "limit:time", -1, "time limit reached after %.1f s (--timeout)", e->opts.timeout);
             break;
+        }
+        if (e->stop == PVE_STOP_HOOKS) {
+            if (pve_cache_apply_hooks(e)) {
+                pve_end(e, "fault", -1, "%s", pv_error_last());
+                break;
+            }
+            continue;
         }
         if (e->stop == PVE_STOP_SWITCH) {
             if (pve_schedule(e))
@@ -374,7 +412,7 @@ int pv_emu_run(pv_emu *e, pv_dynamic **out)
         break;
     }
     pve_thread_account(e);
-    e->ran = 1;
+    __atomic_store_n(&e->ran, 1, __ATOMIC_RELEASE);
     if (have_dog)
         pthread_join(dog, NULL);
     if (!strcmp(e->end_reason, "exit"))
@@ -385,6 +423,8 @@ int pv_emu_run(pv_emu *e, pv_dynamic **out)
 const char *pv_emu_end_message(const pv_emu *e) { return e ? e->end_msg : ""; }
 
 const char *pv_emu_scratch_dir(const pv_emu *e) { return e ? e->scratch : ""; }
+
+const char *pv_emu_program(const pv_emu *e) { return e && e->exe_path ? e->exe_path : ""; }
 
 int pv_emu_target(const pv_emu *e, pv_target *t)
 {
@@ -417,6 +457,7 @@ void pv_emu_free(pv_emu *e)
         uc_close(e->uc);
     pve_mem_fini(e);
     pve_blocks_fini(e);
+    pve_cache_fini(e);
     pve_fs_fini(e);
     if (e->made_scratch && !e->opts.keep_scratch && e->scratch[0])
         nftw(e->scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

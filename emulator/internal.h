@@ -13,6 +13,9 @@
 #include "prevision/analyzer.h"
 #include "prevision/emulator.h"
 
+#include "cachesim.h"
+#include "sampling.h"
+
 #define PVE_PAGE 4096ull
 #define PVE_PAGE_DOWN(x) ((uint64_t)(x) & ~(PVE_PAGE - 1))
 #define PVE_PAGE_UP(x) (((uint64_t)(x) + PVE_PAGE - 1) & ~(PVE_PAGE - 1))
@@ -91,12 +94,14 @@ typedef struct pve_mem {
 /* Blocks (blocks.c)                                                   */
 /* ------------------------------------------------------------------ */
 
+/* 16 bytes, four to a cache line: the hot part of a block. */
 typedef struct pve_slot {
     uint64_t key;    /* runtime address | size << 48; 0 = empty */
-    uint64_t count;
-    uint32_t ninsns;
-    uint32_t idx;    /* index into pve_blocks.info */
+    uint64_t cw;     /* executions << PVE_CW_SHIFT | instructions */
 } pve_slot;
+#define PVE_CW_SHIFT 12 /* a translation block holds at most 512 instructions */
+#define PVE_CW_NINSNS(cw) ((cw) & ((1u << PVE_CW_SHIFT) - 1))
+#define PVE_CW_COUNT(cw) ((cw) >> PVE_CW_SHIFT)
 
 enum {
     PVE_BLK_RETIRED = 1 << 0,    /* its code was unmapped: the slot is gone, the count is in retired */
@@ -115,11 +120,14 @@ typedef struct pve_binfo {
 
 typedef struct pve_blocks {
     pve_slot *tab;
+    uint32_t *tidx;     /* tidx[i]: index into info of tab[i] (cold, parallel to tab) */
     uint64_t mask;      /* capacity - 1 */
     uint32_t shift;     /* 64 - log2(capacity): the hash keeps the top bits */
     uint64_t used;
     pve_binfo *info;
+    pve_cache_counts *cc;  /* per info entry, while a cache is simulated (NULL otherwise) */
     uint32_t ninfo, capinfo;
+    pve_slot *cur;         /* the block running now (set by the hook; for the memory hook's attribution) */
     pv_decoder *dec;
 } pve_blocks;
 
@@ -167,7 +175,7 @@ enum { PVE_ACC_READ = 1, PVE_ACC_WRITE = 2, PVE_ACC_CREATE = 4, PVE_ACC_STAT = 8
 /* Threads (thread.c)                                                  */
 /* ------------------------------------------------------------------ */
 
-enum { PVE_T_RUNNABLE = 0, PVE_T_FUTEX, PVE_T_EXITED };
+enum { PVE_T_RUNNABLE = 0, PVE_T_FUTEX, PVE_T_EXITED, PVE_T_SLEEP };
 
 typedef struct pve_thread {
     uint32_t tid;
@@ -179,7 +187,8 @@ typedef struct pve_thread {
     uint64_t futex;       /* address waited on */
     uint32_t bitset;
     uint64_t wait_seq;    /* FIFO order of waiters */
-    int64_t deadline;     /* virtual ns of a futex timeout, -1 for none */
+    int64_t deadline;     /* monotonic ns of a futex timeout or the end of a sleep, -1 for none */
+    uint64_t timeout_result; /* RAX when the deadline passes: -ETIMEDOUT for futexes, 0 for sleeps */
     int has_result;
     uint64_t result;      /* RAX to set when it runs again */
 } pve_thread;
@@ -191,6 +200,7 @@ typedef struct pve_thread {
 enum {
     PVE_STOP_NONE = 0,
     PVE_STOP_SWITCH,      /* the current thread yields the CPU (quantum, blocking, exit) */
+    PVE_STOP_HOOKS,       /* a sampled cache window opens or closes: add or remove the memory hook */
     PVE_STOP_END,         /* the run is over: end_reason is set */
 };
 
@@ -209,7 +219,7 @@ typedef struct pve_refused {
 struct pv_emu {
     pv_emu_options opts;
     uc_engine *uc;
-    uc_hook h_block, h_syscall, h_invalid, h_intr;
+    uc_hook h_block, h_syscall, h_invalid, h_intr, h_mem;
 
     /* hot: the block hook reads these */
     pve_blocks blk;
@@ -225,7 +235,7 @@ struct pv_emu {
     char end_reason[32];
     char end_msg[1024];
     int exit_code;
-    volatile int timed_out;
+    int timed_out;        /* set by the watchdog thread (atomic accesses) */
 
     /* program */
     char *exe_path;       /* canonical host path of the program */
@@ -263,6 +273,13 @@ struct pv_emu {
     double t_start;             /* host monotonic seconds at run start */
     int64_t sleep_ns;           /* virtual time added by sleeps and timeouts (deterministic mode) */
     uint64_t rng;               /* splitmix64 state for deterministic random bytes */
+
+    /* cache simulation */
+    pve_cache *cache;
+    pve_sampler *sampler;
+    int mem_hooked;             /* the memory hook is installed */
+    int want_mem_hook;          /* what the sampler asks for; applied between uc_emu_start calls */
+    int hook_zombie;            /* the memory hook was deleted: stop once more to flush its translations */
 
     /* fault details */
     uint64_t fault_addr;
@@ -311,13 +328,24 @@ void pve_mem_host_wrote(pv_emu *e, uint64_t addr, uint64_t len);
 /* loader.c */
 int pve_load(pv_emu *e);
 
+/* cache.c */
+int pve_cache_setup(pv_emu *e);
+void pve_cache_fini(pv_emu *e);
+/* Install or remove the memory hook to match want_mem_hook (flushing translations). */
+int pve_cache_apply_hooks(pv_emu *e);
+int pve_cache_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_info);
+
 /* blocks.c */
 int pve_blocks_init(pv_emu *e);
 void pve_blocks_fini(pv_emu *e);
 void pve_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud);
 void pve_blocks_event(pv_emu *e);
 void pve_blocks_retire(pv_emu *e, uint64_t lo, uint64_t hi);
-int pve_blocks_result(pv_emu *e, pv_dynamic *d);
+/* Fill the counts, totals and mixes of @p d; *row_of_info receives, per block info entry, its
+ * row in d->counts or PV_NONE (malloc()ed: free it). */
+int pve_blocks_result(pv_emu *e, pv_dynamic *d, uint32_t **row_of_info);
+/* Index into info of the block in slot @p s. */
+uint32_t pve_blocks_info_of(pv_emu *e, const pve_slot *s);
 
 /* syscall.c */
 void pve_hook_syscall(uc_engine *uc, void *ud);
@@ -350,6 +378,8 @@ int64_t pve_sys_clone(pv_emu *e, const uint64_t *a);
 int64_t pve_sys_futex(pv_emu *e, const uint64_t *a);
 void pve_thread_exit(pv_emu *e, int group, int code);
 int pve_futex_wake(pv_emu *e, uint64_t addr, int n, uint32_t bitset);
+/* Put the running thread to sleep until monotonic time @p deadline (ns); it gets the CPU back then. */
+void pve_thread_sleep(pv_emu *e, int64_t deadline);
 /* Called after uc_emu_start returned with a switch request: save the
  * current thread, pick the next runnable one and load it. Returns 0, or -1
  * when no thread can run (the run ends: deadlock or all exited). */

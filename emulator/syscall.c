@@ -202,14 +202,10 @@ static int64_t sys_nanosleep(pv_emu *e, uint64_t req, uint64_t rem, int abs, int
         ns -= pve_now_ns(e, realtime_clock((uint64_t)clk));
     if (ns <= 0)
         return 0;
-    if (e->opts.deterministic) {
-        e->sleep_ns += ns;
-    } else {
-        struct timespec d = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
-        nanosleep(&d, NULL);
-    }
     if (rem && !abs)
         put_timespec(e, rem, 0);
+    /* the other threads run meanwhile; when none can, time jumps (deterministic) or passes (real) */
+    pve_thread_sleep(e, pve_now_ns(e, 0) + ns);
     return 0;
 }
 

@@ -168,10 +168,30 @@ static int64_t futex_wait(pv_emu *e, uint64_t addr, uint32_t val, uint64_t utime
     t->futex = addr;
     t->bitset = bitset;
     t->deadline = deadline;
+    t->timeout_result = (uint64_t)(int64_t)-ETIMEDOUT;
     t->wait_seq = e->wait_seq++;
     t->has_result = 0;
     pve_request_stop(e, PVE_STOP_SWITCH);
     return 0;
+}
+
+void pve_thread_sleep(pv_emu *e, int64_t deadline)
+{
+    pve_thread *t = e->threads[e->cur];
+    t->state = PVE_T_SLEEP;
+    t->deadline = deadline;
+    t->timeout_result = 0;
+    t->has_result = 1;
+    t->result = 0;
+    pve_request_stop(e, PVE_STOP_SWITCH);
+}
+
+static void wake_timed_out(pve_thread *t)
+{
+    t->state = PVE_T_RUNNABLE;
+    t->has_result = 1;
+    t->result = t->timeout_result;
+    t->deadline = -1;
 }
 
 int64_t pve_sys_futex(pv_emu *e, const uint64_t *a)
@@ -244,6 +264,13 @@ int pve_schedule(pv_emu *e)
         uc_context_save(e->uc, cur->ctx);
     }
     uint32_t n = e->nthreads, next = UINT32_MAX;
+    /* sleeps and futex timeouts that have passed */
+    int64_t now = pve_now_ns(e, 0);
+    for (uint32_t i = 0; i < n; i++) {
+        pve_thread *w = e->threads[i];
+        if ((w->state == PVE_T_FUTEX || w->state == PVE_T_SLEEP) && w->deadline >= 0 && w->deadline <= now)
+            wake_timed_out(w);
+    }
     for (uint32_t k = 1; k <= n; k++) {
         uint32_t i = (e->cur + k) % n;
         if (e->threads[i]->state == PVE_T_RUNNABLE) {
@@ -252,19 +279,19 @@ int pve_schedule(pv_emu *e)
         }
     }
     if (next == UINT32_MAX) {
-        /* everyone waits: the earliest futex timeout fires */
+        /* everyone waits: time passes until the earliest sleep or futex timeout ends */
         pve_thread *best = NULL;
         for (uint32_t i = 0; i < n; i++) {
             pve_thread *t = e->threads[i];
-            if (t->state == PVE_T_FUTEX && t->deadline >= 0 && (!best || t->deadline < best->deadline))
+            if ((t->state == PVE_T_FUTEX || t->state == PVE_T_SLEEP) && t->deadline >= 0 &&
+                (!best || t->deadline < best->deadline))
                 best = t;
         }
         if (!best) {
-            pve_end(e, "deadlock", -1, "deadlock: all %u threads wait on futexes that no thread can wake",
-                    live_threads(e));
+            pve_end(e, "deadlock", -1, "deadlock: %s wait%s on futexes that no thread can wake",
+                    live_threads(e) > 1 ? "all threads" : "the only thread", live_threads(e) > 1 ? "" : "s");
             return -1;
         }
-        int64_t now = pve_now_ns(e, 0);
         if (best->deadline > now) {
             if (e->opts.deterministic) {
                 e->sleep_ns += best->deadline - now;
@@ -274,10 +301,7 @@ int pve_schedule(pv_emu *e)
                 nanosleep(&ts, NULL);
             }
         }
-        best->state = PVE_T_RUNNABLE;
-        best->has_result = 1;
-        best->result = (uint64_t)(int64_t)-ETIMEDOUT;
-        best->deadline = -1;
+        wake_timed_out(best);
         for (uint32_t i = 0; i < n; i++)
             if (e->threads[i] == best)
                 next = i;

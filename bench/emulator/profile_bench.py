@@ -57,12 +57,18 @@ def timed(cmd, stdout=subprocess.DEVNULL, check=True):
 
 
 def need_profile_command(prevision):
+    """@return whether `prevision profile` has --cache (without it, only counting is measured)."""
     if not os.access(prevision, os.X_OK) and not shutil.which(prevision):
         die(f"{prevision} not found; build the project (cmake --build build) or pass --prevision")
     r = subprocess.run([prevision, "profile", "--help"], capture_output=True, text=True)
-    if r.returncode != 0 or "--cache" not in r.stdout:
-        die(f"'{prevision} profile' is missing or lacks --cache ({(r.stderr or r.stdout).strip()[:200]}); "
+    if r.returncode != 0 or "-- PROGRAM" not in r.stdout:
+        die(f"'{prevision} profile' is missing ({(r.stderr or r.stdout).strip()[:200]}); "
             "this benchmark needs the emulator's profile command (issue 5)")
+    if "--cache" not in r.stdout:
+        print("profile_bench: this 'prevision profile' has no --cache option: measuring plain counting only "
+              "(no sampled/full cache simulation, no cachegrind)", file=sys.stderr)
+        return False
+    return True
 
 
 def make_gzip_input(path, mib):
@@ -137,7 +143,8 @@ def main():
     ap.add_argument("--gzip-mib", type=int, default=32)
     ap.add_argument("--json", help="write the raw figures here")
     a = ap.parse_args()
-    need_profile_command(a.prevision)
+    has_cache = need_profile_command(a.prevision)
+    modes = (("count", "off"), ("sampled", "sampled"), ("full", "full")) if has_cache else (("count", None),)
     for tool in ("valgrind", "gzip"):
         if not shutil.which(tool):
             die(f"{tool} not found")
@@ -161,38 +168,49 @@ def main():
         cgc_out = os.path.join(tmp, f"{name}.cachegrind")
         for rnd in range(a.rounds):
             t["native"].append(statistics.median(timed([prog] + args) for _ in range(a.native_reps)))
-            for mode, cache in (("count", "off"), ("sampled", "sampled"), ("full", "full")):
-                t[mode].append(timed([a.prevision, "-q", "profile", f"--cache={cache}", "-o", out[mode]] + allow +
-                                     ["--", prog] + args))
+            for mode, cache in modes:
+                t[mode].append(timed([a.prevision, "-q", "profile"] + ([f"--cache={cache}"] if cache else []) +
+                                     ["-o", out[mode]] + allow + ["--", prog] + args))
             t["callgrind"].append(timed(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg_out}", prog]
                                         + args))
-            full = dyn(out["full"])["cache"]
-            l1, ll = full[0], full[-1]
-            t["cachegrind"].append(timed(["valgrind", "--tool=cachegrind", "--cache-sim=yes",
-                                          f"--cachegrind-out-file={cgc_out}",
-                                          f"--D1={l1['size']},{l1['assoc']},{l1['line']}",
-                                          f"--LL={ll['size']},{ll['assoc']},{ll['line']}", prog] + args))
+            if has_cache:
+                full = dyn(out["full"])["cache"]
+                l1, ll = full[0], full[-1]
+                t["cachegrind"].append(timed(["valgrind", "--tool=cachegrind", "--cache-sim=yes",
+                                              f"--cachegrind-out-file={cgc_out}",
+                                              f"--D1={l1['size']},{l1['assoc']},{l1['line']}",
+                                              f"--LL={ll['size']},{ll['assoc']},{ll['line']}", prog] + args))
             print(f"{name}: round {rnd + 1}/{a.rounds} done", file=sys.stderr)
-        med = {k: statistics.median(v) for k, v in t.items()}
-        d_count, d_samp, d_full = dyn(out["count"]), dyn(out["sampled"]), dyn(out["full"])
+        med = {k: statistics.median(v) if v else None for k, v in t.items()}
+        d_count = dyn(out["count"])
         ir = callgrind_ir_by_object(cg_out)
         target = os.path.realpath(prog)
         cg_target = next((v for k, v in ir.items() if os.path.realpath(k) == target), None)
-        cgs = cachegrind_summary(cgc_out)
-        refs = cgs["Dr"] + cgs["Dw"]
         results[name] = {
             "cmd": [prog] + args, "times": med, "all_times": t,
             "insns": d_count["insns"], "target_insns": d_count.get("target_insns"),
             "callgrind_target_ir": cg_target, "callgrind_total_ir": sum(ir.values()),
-            "cache_sampled": d_samp["cache"], "cache_full": d_full["cache"],
-            "cachegrind": {"refs": refs, "d1_misses": cgs["D1mr"] + cgs["D1mw"],
-                           "ll_misses": cgs["DLmr"] + cgs["DLmw"]},
         }
+        if has_cache:
+            cgs = cachegrind_summary(cgc_out)
+            results[name].update({
+                "cache_sampled": dyn(out["sampled"])["cache"], "cache_full": dyn(out["full"])["cache"],
+                "cachegrind": {"refs": cgs["Dr"] + cgs["Dw"], "d1_misses": cgs["D1mr"] + cgs["D1mw"],
+                               "ll_misses": cgs["DLmr"] + cgs["DLmw"]}})
     shutil.rmtree(tmp, ignore_errors=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
 
+    if not has_cache:
+        print("| workload | instructions | native | count | callgrind | count / native | callgrind / count |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for name, r in results.items():
+            m = r["times"]
+            print(f"| {name} | {r['insns'] / 1e6:.0f}M | {m['native']:.3f} s | {m['count']:.2f} s | "
+                  f"{m['callgrind']:.2f} s | {m['count'] / m['native']:.1f}x | {m['callgrind'] / m['count']:.1f}x |")
+        insn_table(results)
+        return
     print("| workload | native | count | sampled | full | callgrind | cachegrind | callgrind / count | "
           "sampled / count | full / count |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -217,12 +235,18 @@ def main():
         d1 = [x[0]["misses"] / x[0]["accesses"] for x in (f, s)] + [c["d1_misses"] / c["refs"]]
         llr = [x[-1]["misses"] / x[0]["accesses"] for x in (f, s)] + [c["ll_misses"] / c["refs"]]
         print(f"| {name} | {' / '.join(f'{v:.4f}' for v in d1)} | {' / '.join(f'{v:.5f}' for v in llr)} |")
+    insn_table(results)
+
+
+def insn_table(results):
     print("\n| workload | prevision target insns | callgrind Ir (target object) | difference |")
     print("| --- | --- | --- | --- |")
     for name, r in results.items():
         p, c = r["target_insns"], r["callgrind_target_ir"]
-        diff = f"{(p - c) / c * 100:+.3f}%" if p is not None and c else "n/a"
-        print(f"| {name} | {p:,} | {c:,} | {diff} |" if p is not None and c else f"| {name} | {p} | {c} | n/a |")
+        if p is not None and c:
+            print(f"| {name} | {p:,} | {c:,} | {(p - c) / c * 100:+.3f}% |")
+        else:
+            print(f"| {name} | {p} | {c} | n/a |")
 
 
 if __name__ == "__main__":

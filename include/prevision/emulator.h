@@ -21,6 +21,13 @@
  *    CX16, no SSSE3/SSE4/AVX, no ERMS, so glibc's ifuncs pick their SSE2
  *    variants. An instruction the engine cannot execute (AVX and later)
  *    ends the run with end_reason "unsupported".
+ *  - Caches (pv_emu_options.cache): a set-associative LRU simulator of the
+ *    data caches fed by Unicorn memory hooks, for the whole run or in
+ *    sampled windows; the hooks put every guest load and store on Unicorn's
+ *    slow path, so they are installed only while a window is open (with a
+ *    translation-cache flush at each boundary). The dynamic section then
+ *    has per-level statistics and per-block figures (pv_dynamic.caches,
+ *    block_cache).
  *  - Instruction counts follow valgrind's callgrind: every executed
  *    instruction counts one, and a rep-prefixed string instruction counts
  *    one per iteration plus one for the final check that finds the count
@@ -47,6 +54,21 @@ typedef struct pv_emu pv_emu;
 /** A host file descriptor value meaning "discard the guest's output" / "empty input". */
 #define PV_EMU_FD_NONE (-1)
 
+/** Data-cache simulation during a run (pv_emu_options.cache). */
+typedef enum pv_emu_cache_mode {
+    PV_EMU_CACHE_OFF = 0,     /**< no simulation: block counting at full speed */
+    PV_EMU_CACHE_FULL = 1,    /**< every load and store goes through the simulated hierarchy */
+    PV_EMU_CACHE_SAMPLED = 2, /**< periodic windows (SMARTS style): warm-up, then measured; extrapolated */
+} pv_emu_cache_mode;
+
+/** Geometry of one simulated cache level. */
+typedef struct pv_emu_cache_level {
+    char name[8];   /**< "L1d", "L2", "L3" */
+    uint64_t size;  /**< bytes: a multiple of line * assoc */
+    uint32_t line;  /**< line size, a power of two */
+    uint32_t assoc; /**< ways; 0: fully associative */
+} pv_emu_cache_level;
+
 /** Options of pv_emu_new(). Initialize with PV_EMU_OPTIONS_INIT. */
 typedef struct pv_emu_options {
     int version;                   /**< PV_EMU_OPTIONS_VERSION */
@@ -70,6 +92,13 @@ typedef struct pv_emu_options {
     int ncpus;                     /**< CPUs the guest sees (sched_getaffinity); 0: the host's online CPUs */
     uint32_t nparams;              /**< number of @ref params */
     const pv_param *params;        /**< named parameters copied into the dynamic section */
+    int cache;                     /**< pv_emu_cache_mode */
+    uint32_t cache_nlevels;        /**< levels in @ref cache_levels, L1d first; 0: built-in defaults
+                                        (48 KiB 12-way, 1 MiB 16-way, 32 MiB 16-way, 64-byte lines) */
+    pv_emu_cache_level cache_levels[PV_CACHE_MAX_LEVELS];
+    uint64_t sample_period;        /**< sampled mode: a window every this many instructions; 0: 10000000 */
+    uint64_t sample_warmup;        /**< sampled mode: warm-up instructions at the start of a window; 0: 500000 */
+    uint64_t sample_measure;       /**< sampled mode: measured instructions after the warm-up; 0: 200000 */
 } pv_emu_options;
 
 #define PV_EMU_OPTIONS_VERSION 1
@@ -89,7 +118,9 @@ typedef struct pv_emu_options {
  *         not ELF or is truncated or corrupt (the detail names the offset or
  *         field); PV_ERR_UNSUPPORTED for valid ELF the emulator does not run
  *         (another machine or class, a shared library); PV_ERR_INVALID for
- *         bad options; PV_ERR_BACKEND when Unicorn fails; PV_ERR_NOMEM.
+ *         bad options (for a cache geometry the simulator rejects, the detail
+ *         names the level and field); PV_ERR_BACKEND when Unicorn fails;
+ *         PV_ERR_NOMEM.
  */
 int pv_emu_new(pv_emu **out, const pv_emu_options *opts);
 
@@ -113,6 +144,9 @@ int pv_emu_run(pv_emu *emu, pv_dynamic **out);
  * x86-64 baseline (-march=x86-64)"; "" before pv_emu_run(). Owned by @p emu.
  */
 const char *pv_emu_end_message(const pv_emu *emu);
+
+/** @return the canonical path of the program being run (owned by @p emu). */
+const char *pv_emu_program(const pv_emu *emu);
 
 /** @return the scratch directory of the run (owned by @p emu). */
 const char *pv_emu_scratch_dir(const pv_emu *emu);

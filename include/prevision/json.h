@@ -66,8 +66,11 @@ int pv_file_read(const char *path, char **out, size_t *len);
  * Write @p len bytes to @p path atomically: the data goes to a temporary
  * file in the same directory, is flushed with fsync(), then renamed over
  * @p path. On any failure the temporary file is removed and @p path is left
- * as it was. "-" writes to stdout (not atomic, by nature).
- * @return PV_OK or PV_ERR_IO with the path and errno text.
+ * as it was. "-" writes to stdout (not atomic, by nature). A @p path that
+ * exists and is not a regular file (a device such as /dev/null, a FIFO) is
+ * opened and written in place, never replaced; a symbolic link is followed,
+ * so the file it points to is replaced and the link kept.
+ * @return PV_OK or PV_ERR_IO with the path and errno text (a directory too).
  */
 int pv_file_write_atomic(const char *path, const void *data, size_t len);
 

@@ -142,6 +142,7 @@ static long ptr2(int n) { double a[64]; long c = 0; for (double *p = a; p < a + 
 static long half(int n) { long c = 0; for (int i = 0; i < n / 2; i++) c++; return c; }
 static long countdown(int n) { long c = 0; while (n--) c++; return c; }
 static long countdown_nest(int m) { long c = 0; for (int i = 0; i < m; i++) { int k = m; while (k-- > 0) c++; } return c; }
+static long predec(int n) { long c = 0; while (--n) c++; return c; }
 static long do_count(int n) { long c = 0; int i = 0; do { c++; i++; } while (i < n); return c; }
 
 static void derived_trip_counts(void **state)
@@ -170,6 +171,7 @@ static void derived_trip_counts(void **state)
     expect_trip("cube", 2, "n");
     expect_trip("entry_value", 0, "n - i"); /* i's value when the loop starts */
     expect_trip("chained_init", 0, "n");
+    expect_trip("predecrement", 0, "n - 1");
     assert_int_equal(json_integer_value(json_object_get(loop_of(loops_json, "constant_macro", 0), "trip_count")), 100);
     assert_string_equal(str(loop_of(loops_json, "count_down_by3", 0), "trip_rounding"), "ceil");
     assert_string_equal(str(loop_of(loops_json, "while_loop", 0), "var"), "i");
@@ -189,6 +191,10 @@ static void trip_counts_match_brute_force(void **state)
         assert_float_equal(eval(str(loop_of(loops_json, "half_bound", 0), "trip"), n, 0, 0), half(n), 0);
         assert_float_equal(eval(str(loop_of(loops_json, "countdown", 0), "trip"), n, 0, 0), countdown(n), 0);
         assert_float_equal(eval(str(loop_of(loops_json, "do_count", 0), "trip"), n, 0, 0), do_count(n), 0);
+        assert_float_equal(eval(str(loop_of(loops_json, "predecrement", 0), "trip"), n, 0, 0), predec(n), 0);
+        if (n % 2 == 0)
+            assert_float_equal(eval(str(loop_of(loops_json, "stride_from_outer", 1), "total_iterations"), n, 0, 0),
+                               stride_nest(n), 0);
         for (int i = 0; i < n; i++)
             assert_float_equal(eval(str(loop_of(loops_json, "stride_from_outer", 1), "trip"), n, 0, i), stride(n, i), 0);
         /* totals over the nest: exact polynomials where no rounding is involved */
@@ -201,6 +207,8 @@ static void trip_counts_match_brute_force(void **state)
         /* a strided inner loop: the total is an average, within n/4 of the truth */
         json_t *s = loop_of(loops_json, "stride_from_outer", 1);
         assert_true(json_is_true(json_object_get(s, "total_approx")));
+        /* ceil((n - i)/2) averaged as (n - i)/2 + 1/4: exact for even n */
+        assert_string_equal(str(s, "total_iterations"), "n^2/4 + n/2");
         assert_true(fabs(eval(str(s, "total_iterations"), n, 0, 0) - stride_nest(n)) <= n / 4.0 + 0.5);
     }
     assert_string_equal(str(loop_of(loops_json, "triangle", 1), "total_iterations"), "n^2/2 - n/2");

@@ -296,6 +296,7 @@ static void merge_into_binary_profile(void **state)
     assert_int_equal(json_array_size(un), 1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(un, 0), "loop")), 5);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(un, 0), "line")), 99);
+    assert_non_null(strstr(str(json_array_get(un, 0), "reason"), "in a file not analyzed"));
     /* functions and allocations by name: main exists in the binary, matmul was inlined */
     json_t *funcs = json_object_get(s, "functions");
     for (size_t i = 0; i < json_array_size(funcs); i++) {
@@ -338,7 +339,7 @@ static void merge_real_binaries(void **state)
         skip();
     pv_source_options o = PV_SOURCE_OPTIONS_INIT;
     o.file = PV_SOURCE_DIR "/samples/matmul.c";
-    o.ir = 0;
+    o.ir = 1;
     void *src = NULL;
     assert_int_equal(pv_source_analyze(&o, &src), PV_OK);
     const char *bins[2] = {PV_SAMPLES_DIR "/matmul", bin};
@@ -364,6 +365,14 @@ static void merge_real_binaries(void **state)
                 assert_string_equal(str(sl, "function"), "matmul");
                 assert_string_equal(str(m, "function"), "main"); /* inlined */
             }
+            if (sline == 10) {
+                /* the map carries the IR counts: one f64 multiply-add per source iteration */
+                json_t *ir = json_object_get(m, "ir");
+                json_int_t per = json_integer_value(json_object_get(ir, "source_iterations"));
+                json_t *f64 = json_object_get(json_object_get(json_object_get(ir, "counts"), "fp"), "f64");
+                assert_true(per >= 1);
+                assert_int_equal(json_integer_value(json_object_get(f64, "fma")), per);
+            }
             kcopies += sline == 10;
             if (sline == 30)
                 assert_string_equal(p->loops[b].trip_expr, "n^2");
@@ -378,6 +387,52 @@ static void merge_real_binaries(void **state)
             assert_true(json_is_true(json_object_get(json_array_get(loops, i), "matched")));
         pv_profile_free(p);
     }
+    json_decref(src);
+}
+
+/* An OpenMP loop: its binary loop's map entry carries the pragma. */
+static void merge_carries_pragmas(void **state)
+{
+    (void)state;
+    pv_source_options o = PV_SOURCE_OPTIONS_INIT;
+    const char *args[] = {"-fopenmp"};
+    o.file = DATA "/omp.c";
+    o.nargs = 1;
+    o.args = args;
+    o.ir = 0;
+    void *src = NULL;
+    assert_int_equal(pv_source_analyze(&o, &src), PV_OK);
+    pv_profile *p;
+    assert_int_equal(pv_profile_new(&p), PV_OK);
+    p->generator = strdup("prevision test");
+    p->uarch = strdup("zen4");
+    p->target.path = strdup("omp");
+    p->target.arch = strdup("x86_64");
+    p->target.kind = strdup("pie");
+    assert_int_equal(pv_profile_intern_file(p, "tests/analyzer/data/omp.c"), 0);
+    p->nfunctions = 1;
+    p->functions = calloc(1, sizeof *p->functions);
+    p->functions[0] = (pv_function){.name = strdup("saxpy.omp_outlined"), .addr = 0x1000, .size = 0x40, .loc = {0, 4},
+                                    .flags = PV_FUNC_SYMTAB, .first_block = 0, .nblocks = 1};
+    p->nblocks = 1;
+    p->blocks = calloc(1, sizeof *p->blocks);
+    p->blocks[0] = (pv_block){.addr = 0x1000, .size = 0x40, .ninsns = 10, .func = 0, .loc = {0, 6}};
+    p->nloops = 1;
+    p->loops = calloc(1, sizeof *p->loops);
+    p->loops[0] = (pv_loop){.header = 0x1000, .func = 0, .parent = PV_NONE, .depth = 1, .loc = {0, 6}, .trip_count = -1};
+    p->loops[0].nblocks = 1;
+    p->loops[0].blocks = calloc(1, sizeof(uint32_t));
+    assert_int_equal(pv_source_merge(p, src), PV_OK);
+    json_t *m = json_array_get(json_object_get(p->source, "binary_loop_map"), 0);
+    assert_string_equal(str(m, "openmp"), "parallel for simd schedule(static) num_threads(4)");
+    /* a loop at a pragma's line outside the source loop (a reduction's combining loop): said so */
+    p->loops[0].loc.line = 12;
+    p->blocks[0].loc.line = 12;
+    assert_int_equal(pv_source_merge(p, src), PV_OK);
+    json_t *u = json_array_get(json_object_get(p->source, "unmatched_binary_loops"), 0);
+    assert_non_null(strstr(str(u, "reason"), "OpenMP directive"));
+    assert_string_equal(p->loops[0].trip_expr, "n");
+    pv_profile_free(p);
     json_decref(src);
 }
 
@@ -400,7 +455,7 @@ int main(void)
         cmocka_unit_test(database_entries),          cmocka_unit_test(threads_do_not_change_the_result),
         cmocka_unit_test(missing_and_bad_databases), cmocka_unit_test(progress_is_reported),
         cmocka_unit_test(merge_into_binary_profile), cmocka_unit_test(merge_real_binaries),
-        cmocka_unit_test(merge_rejects_non_source),
+        cmocka_unit_test(merge_carries_pragmas), cmocka_unit_test(merge_rejects_non_source),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -82,7 +82,7 @@ assert p['source']['unmatched_binary_loops'] == []"
     expect_in "$PV_TMP/out" "parallel: pthread_create(integrate) line 37, up to t threads"
 fi
 expect_exit 0 "$PREVISION" analyze --source --no-ir "$PV_SOURCE_DIR/samples/stream.c" "$PV_SAMPLES_DIR/matmul"
-expect_in "$PV_TMP/out" "binary loop(s) with no source loop (in files not analyzed"
+expect_in "$PV_TMP/out" "in main (matmul.c:10): in a file not analyzed"
 expect_exit 2 "$PREVISION" analyze --source --no-ir "$matmul" "$matmul"
 expect_in "$PV_TMP/err" "not an ELF"
 expect_exit 2 "$PREVISION" analyze --source -p "$PV_TMP" "$PV_SAMPLES_DIR/matmul" "$PV_SAMPLES_DIR/stream"

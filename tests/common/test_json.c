@@ -1,5 +1,6 @@
 /* Tests for common/json.c: the schema validator, file reads, atomic writes. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,6 +122,47 @@ static void atomic_write(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* Special files are written in place, never replaced: `-o /dev/null` once
+ * turned /dev/null into a regular file by renaming over it. A FIFO stands in
+ * for the device so that a regression cannot damage the machine. Symbolic
+ * links are followed: the file they point to is replaced, the link kept. */
+static void atomic_write_special_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pv_test_json_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[256], target[256], link[256], buf[16] = {0};
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK); /* a reader, so the writer's open does not block */
+    assert_true(rd >= 0);
+    assert_int_equal(pv_file_write_atomic(fifo, "data", 4), PV_OK);
+    assert_int_equal(read(rd, buf, sizeof buf), 4);
+    assert_string_equal(buf, "data");
+    close(rd);
+    struct stat st;
+    assert_int_equal(lstat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(count_entries(dir), 1); /* no temporary left beside it */
+
+    snprintf(target, sizeof target, "%s/real.json", dir);
+    snprintf(link, sizeof link, "%s/link.json", dir);
+    assert_int_equal(pv_file_write_atomic(target, "old", 3), PV_OK);
+    assert_int_equal(symlink("real.json", link), 0);
+    assert_int_equal(pv_file_write_atomic(link, "new", 3), PV_OK);
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    char *back = NULL;
+    size_t len;
+    assert_int_equal(pv_file_read(target, &back, &len), PV_OK);
+    assert_string_equal(back, "new");
+    free(back);
+    unlink(link);
+    unlink(target);
+    unlink(fifo);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +170,7 @@ int main(void)
         cmocka_unit_test(compiled_schema_is_valid_json),
         cmocka_unit_test(parse_errors_have_positions),
         cmocka_unit_test(atomic_write),
+        cmocka_unit_test(atomic_write_special_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -293,3 +293,9 @@ void chained_init(int n, double *a)
     for (i = j = 0; i < n; i++)
         a[i] = 29 + j;
 }
+
+void predecrement(int n, double *a)
+{
+    while (--n)
+        a[n] = 30;
+}
