@@ -186,6 +186,7 @@ typedef struct group {
     double t_mid;        /* its time at mid, ns (for the debug listing) */
     double tp;        /* throughput cycles (sum over executions of the blocks' static cycles) */
     double insns;     /* instructions executed */
+    double nest_insns, nest_m0; /* with the loops nested in it: instructions, L1 misses */
     double iters;     /* loop iterations (executions of the header), 0 outside loops */
     double cpi[3];    /* cycles per iteration at the calibrated load latency and the two probes */
     int loop;         /* 1: a loop with cpi[0] */
@@ -508,6 +509,28 @@ int pv_predict_ex(const pv_profile *p, const pv_machine *m, const pv_predict_opt
         }
     }
 
+    /* Misses sit in the instruction stream of the whole loop nest: an outer
+     * loop's misses are as far apart as the instructions of its inner loops
+     * make them. */
+    for (uint32_t gi = 0; gi < ngroups; gi++) {
+        gs[gi].nest_insns += gs[gi].insns;
+        gs[gi].nest_m0 += gs[gi].m[0];
+    }
+    for (uint32_t i = 0; i < nobj; i++) {
+        objinfo *o = &ob[i];
+        if (!o->s)
+            continue;
+        for (uint32_t l = 0; l < o->s->nloops; l++) {
+            const group *g = &gs[o->g0 + l];
+            uint32_t up = o->s->loops[l].parent;
+            for (int guard = 0; up < o->s->nloops && guard < 64; guard++) {
+                gs[o->g0 + up].nest_insns += g->insns;
+                gs[o->g0 + up].nest_m0 += g->m[0];
+                up = o->s->loops[up].parent;
+            }
+        }
+    }
+
     /* Loops: iterations and recurrences. */
     for (uint32_t i = 0; i < nobj; i++) {
         objinfo *o = &ob[i];
@@ -630,10 +653,8 @@ int pv_predict_ex(const pv_profile *p, const pv_machine *m, const pv_predict_opt
              * that comes with PV_WINDOW_INSNS instructions of other work,
              * scaled to the group's instructions per miss, and never below
              * the cost of back-to-back independent random loads. */
-            double m_ns = 0, nmiss = 0;
-            for (uint32_t j = 0; j < nlev; j++)
-                nmiss += sr[j] + sw[j];
-            double ipm = nmiss > 0 ? g->insns / nmiss : 0;
+            double m_ns = 0;
+            double ipm = g->nest_m0 > 0 ? g->nest_insns / g->nest_m0 : 0;
             for (uint32_t j = 0; j < nlev; j++) {
                 double n = sr[j] + sw[j] - chain_miss[j];
                 if (n <= 0)

@@ -38,7 +38,7 @@ expect_true "predict --json is JSON with a breakdown" python3 -c "
 import json; d=json.load(open('$PV_TMP/out')); s=d['seconds']
 assert set(s)=={'total','compute','branches','memory','io','syscalls'}
 assert s['total']['low'] <= s['total']['mid'] <= s['total']['high']
-assert abs(sum(s[k]['mid'] for k in s if k != 'total') - s['total']['mid']) <= 1e-9 * s['total']['mid']"
+assert abs(sum(s[k]['mid'] for k in s if k != 'total') - s['total']['mid']) <= 1e-7 * s['total']['mid']"
 # Without --machine: the cached model.
 expect_exit 0 "$PREVISION" predict "$good"
 
@@ -50,9 +50,10 @@ expect_true "matmul's loops are costed with their recurrence" grep -Eq "loops: [
 expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --json "$PV_TMP/mm.json"
 expect_true "most instructions have static costs" python3 -c "
 import json; d=json.load(open('$PV_TMP/out')); assert d['static_insns'] > 0.9 * d['insns'], d"
-# --no-analyze: the mix alone; --static: the given static profile for the program.
+# --no-analyze: the libraries by their mix, the program by the profile's own
+# static section (when 'prevision profile' wrote one); --static: the given one.
 expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --no-analyze "$PV_TMP/mm.json"
-expect_in "$PV_TMP/out" "0 of 3 objects analyzed"
+expect_true "--no-analyze analyzes no library" grep -Eq "\(([01]) of 3 objects analyzed\)" "$PV_TMP/out"
 expect_exit 0 "$PREVISION" -q analyze -o "$PV_TMP/mm-static.json" "$PV_SAMPLES_DIR/matmul"
 expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --no-analyze --static "$PV_TMP/mm-static.json" "$PV_TMP/mm.json"
 expect_in "$PV_TMP/out" "1 of 3 objects analyzed"
