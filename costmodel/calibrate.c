@@ -364,13 +364,23 @@ static uint64_t rand_reads(const uint64_t *a, uint64_t mask, uint64_t n, uint64_
     return s;
 }
 
+/* Elements of the largest power-of-two part of `size` bytes: the random
+ * kernels index with a mask (no multiply or branch that would cost more
+ * than an L1 hit), so a sweep point between two powers of two measures
+ * them over the power of two below it. */
+static uint64_t pow2_elems(uint64_t size)
+{
+    uint64_t elems = 1;
+    while (elems * 2 * 8 <= size)
+        elems *= 2;
+    return elems;
+}
+
 /* ns per independent random load over the first `size` bytes of buf (already touched). */
 static pv_stat random_ns(cal *c, char *buf, uint64_t size)
 {
     double ns[64];
-    uint64_t elems = 1;
-    while (elems * 2 * 8 <= size)
-        elems *= 2;
+    uint64_t elems = pow2_elems(size);
     const uint64_t *a = (const uint64_t *)(void *)buf;
     uint64_t sink = rand_reads(a, elems - 1, 4096, 1);
     uint64_t n = 1u << 14;
@@ -393,9 +403,7 @@ static pv_stat random_ns(cal *c, char *buf, uint64_t size)
 static pv_stat window_ns(cal *c, char *buf, uint64_t size)
 {
     double ns[64];
-    uint64_t elems = 1;
-    while (elems * 2 * 8 <= size)
-        elems *= 2;
+    uint64_t elems = pow2_elems(size);
     const uint64_t *a = (const uint64_t *)(void *)buf;
     uint64_t sink = pv_kern_window(2048, a, elems - 1);
     double t0 = cpu_ns();
@@ -550,9 +558,12 @@ static int measure_memory(cal *c)
         return pv_error_set(PV_ERR_NOMEM, "calibration: cannot map %llu bytes for the memory sweep",
                             (unsigned long long)max);
     uint64_t rng = 0x2545f4914f6cdd1dull;
-    unsigned step = c->o->quick ? 4 : 2;
+    /* Full: steps of sqrt(2), to place the cliffs (a VM's share of a shared
+     * last-level cache) closely; quick: steps of 4. Sizes are whole lines. */
+    double step = c->o->quick ? 4 : M_SQRT2;
     m->nmem_points = 0;
-    for (uint64_t s = 4096; s <= max && m->nmem_points < 48; s *= step) {
+    for (double sz = 4096; sz <= (double)max * 1.0001 && m->nmem_points < 48; sz *= step) {
+        uint64_t s = (uint64_t)sz / 64 * 64;
         pv_mem_point *pt = &m->mem_points[m->nmem_points++];
         pt->size = s;
         pt->ns = chase_ns(c, buf, s, &rng);
@@ -1038,7 +1049,7 @@ int pv_calibrate(pv_machine **out, const pv_calibrate_options *opts)
                  "; times are the measuring thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that other load on a "
                  "shared machine does not count");
     }
-    c.total = 1 + ((only & PV_CAL_CLASSES) ? pv_nkernels + 2 : 0) + ((only & PV_CAL_MEMORY) ? 30 : 0) +
+    c.total = 1 + ((only & PV_CAL_CLASSES) ? pv_nkernels + 2 : 0) + ((only & PV_CAL_MEMORY) ? 64 : 0) +
               ((only & PV_CAL_WARM) ? 3 : 0);
     double t_phase = pv_now_ns();
     measure_clock(&c);
