@@ -37,7 +37,9 @@ int pv_cpu_has(int feature);
 /* Name of feature f ("avx2"). */
 const char *pv_feature_name(int feature);
 
-/* Unpredictable-branch loop over a byte array of 65536 entries; one branch per iteration. */
+/* Unpredictable-branch loop over a byte array of PV_BRANCH_BYTES entries (1 MiB, the
+ * calibration's scratch buffer); one branch per iteration. */
+#define PV_BRANCH_BYTES (1u << 20)
 void pv_kern_branch_pattern(uint64_t n, const uint8_t *bytes);
 /* Random loads over a[0..mask], each followed by PV_KERN_WINDOW_FILL independent
  * adds; PV_KERN_WINDOW_INSNS instructions per load in all (x86-64). Returns a sum. */

@@ -245,7 +245,7 @@ void pv_kern_branch_pattern(uint64_t n, const uint8_t *bytes)
                      "add $1, %%rcx\n"
                      "2:\n\t"
                      "inc %%edx\n\t"
-                     "and $65535, %%edx\n\t"
+                     "and $1048575, %%edx\n\t"
                      "dec %0\n\t"
                      "jnz 1b\n"
                      : "+r"(n)
