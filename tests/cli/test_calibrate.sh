@@ -45,7 +45,7 @@ expect_exit 0 "$PREVISION" predict "$good"
 # A real run: the program and its libraries are analyzed (loops, static costs).
 expect_exit 0 "$PREVISION" -q profile -o "$PV_TMP/mm.json" --guest-stdout /dev/null -- "$PV_SAMPLES_DIR/matmul" 60
 expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" "$PV_TMP/mm.json"
-expect_in "$PV_TMP/out" "3 of 3 objects analyzed"
+expect_true "the program and every library are analyzed" grep -Eq "\(([0-9]+) of \1 objects analyzed\)" "$PV_TMP/out"
 expect_true "matmul's loops are costed with their recurrence" grep -Eq "loops: [1-9][0-9]* costed" "$PV_TMP/out"
 expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --json "$PV_TMP/mm.json"
 expect_true "most instructions have static costs" python3 -c "
@@ -53,10 +53,10 @@ import json; d=json.load(open('$PV_TMP/out')); assert d['static_insns'] > 0.9 * 
 # --no-analyze: the libraries by their mix, the program by the profile's own
 # static section (when 'prevision profile' wrote one); --static: the given one.
 expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --no-analyze "$PV_TMP/mm.json"
-expect_true "--no-analyze analyzes no library" grep -Eq "\(([01]) of 3 objects analyzed\)" "$PV_TMP/out"
+expect_true "--no-analyze analyzes no library" grep -Eq "\([01] of [0-9]+ objects analyzed\)" "$PV_TMP/out"
 expect_exit 0 "$PREVISION" -q analyze -o "$PV_TMP/mm-static.json" "$PV_SAMPLES_DIR/matmul"
 expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --no-analyze --static "$PV_TMP/mm-static.json" "$PV_TMP/mm.json"
-expect_in "$PV_TMP/out" "1 of 3 objects analyzed"
+expect_true "--static serves for the program only" grep -Eq "\(1 of [0-9]+ objects analyzed\)" "$PV_TMP/out"
 python3 - "$PV_TMP/mm.json" "$PV_TMP/noblocks.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
