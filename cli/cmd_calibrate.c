@@ -92,7 +92,9 @@ static void print_summary(const pv_machine *m, int reused, const char *cache)
                l->read_gbs_all.median, l->triad_gbs_all.median);
     }
     printf("  (latency: dependent loads; random: independent random loads, overlapped by the core)\n");
+    stat_line("miss window (instructions)", &m->miss_window_insns, "insns");
     stat_line("page fault 4 KiB", &m->warm.page_fault_4k_ns, "ns");
+    stat_line("page release 4 KiB", &m->warm.page_free_4k_ns, "ns");
     stat_line("page fault 2 MiB (THP)", &m->warm.page_fault_huge_ns, "ns");
     printf("    (%s)\n", m->warm.huge_note);
     stat_line("thread create+join", &m->warm.thread_create_us, "us");

@@ -173,6 +173,15 @@ static pv_kernel_result *kernel_slot(pv_machine *m, const char *name, int cls)
     return r;
 }
 
+/* Is the kernel of this name an auxiliary one (not part of its class's figure)? */
+static int kernel_aux(const char *name)
+{
+    for (size_t i = 0; i < pv_nkernels; i++)
+        if (pv_kernels[i].name && !strcmp(pv_kernels[i].name, name))
+            return pv_kernels[i].aux;
+    return 0;
+}
+
 /* Median over the class's kernels of each figure (min/max: extremes). */
 static void derive_classes(pv_machine *m)
 {
@@ -182,7 +191,7 @@ static void derive_classes(pv_machine *m)
             unsigned n = 0, reps = 0;
             uint8_t method = PV_METHOD_NONE;
             for (uint32_t i = 0; i < m->nkernels; i++) {
-                if ((int)m->kernels[i].cls != cl)
+                if ((int)m->kernels[i].cls != cl || kernel_aux(m->kernels[i].name))
                     continue;
                 const pv_stat *s = which ? &m->kernels[i].cost.rthroughput : &m->kernels[i].cost.latency;
                 if (!s->reps)
@@ -240,25 +249,36 @@ static void measure_classes(cal *c)
             snprintf(m->simd + l, sizeof m->simd - l, " %s", pv_feature_name(feats[i]));
         }
 
-    /* Unpredictable branches: random bits versus all zeros, same loop. */
+    /* Unpredictable branches: random bits versus all zeros, same loop. A
+     * pattern that repeats is partly learnt by a large history-based
+     * predictor (a 64 KiB one repeated a hundred times was: the penalty
+     * came out 11-15 cycles in full runs, 15-19 in quick ones), so no byte
+     * is used twice: chunks of at most PV_BRANCH_BYTES fresh random bytes,
+     * regenerated (untimed) between chunks. */
     uint8_t *bytes = (uint8_t *)c->buf;
     uint64_t x = 0x9e3779b97f4a7c15ull;
     double pen[64];
     uint64_t n = (uint64_t)(c->target_ns * c->ghz / 4.0) + 1024;
     for (unsigned r = 0; r < c->reps; r++) {
-        for (int i = 0; i < 65536; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            bytes[i] = (uint8_t)(x & 1);
+        double t_rand = 0, t_zero = 0;
+        for (uint64_t done = 0; done < n; done += PV_BRANCH_BYTES) {
+            uint64_t k = n - done < PV_BRANCH_BYTES ? n - done : PV_BRANCH_BYTES;
+            for (uint64_t i = 0; i < PV_BRANCH_BYTES; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                bytes[i] = (uint8_t)(x & 1);
+            }
+            double t0 = cpu_ns();
+            pv_kern_branch_pattern(k, bytes);
+            t_rand += cpu_ns() - t0;
         }
+        memset(bytes, 0, PV_BRANCH_BYTES);
         pv_kern_branch_pattern(n / 4, bytes);
-        double t0 = cpu_ns();
-        pv_kern_branch_pattern(n, bytes);
-        double t_rand = cpu_ns() - t0;
-        memset(bytes, 0, 65536);
-        pv_kern_branch_pattern(n / 4, bytes);
-        t0 = cpu_ns();
-        pv_kern_branch_pattern(n, bytes);
-        double t_zero = cpu_ns() - t0;
+        for (uint64_t done = 0; done < n; done += PV_BRANCH_BYTES) {
+            uint64_t k = n - done < PV_BRANCH_BYTES ? n - done : PV_BRANCH_BYTES;
+            double t0 = cpu_ns();
+            pv_kern_branch_pattern(k, bytes);
+            t_zero += cpu_ns() - t0;
+        }
         /* Half the random branches mispredict. */
         pen[r] = fmax(0.0, (t_rand - t_zero) / (0.5 * (double)n)) * c->ghz;
     }
@@ -355,13 +375,23 @@ static uint64_t rand_reads(const uint64_t *a, uint64_t mask, uint64_t n, uint64_
     return s;
 }
 
+/* Elements of the largest power-of-two part of `size` bytes: the random
+ * kernels index with a mask (no multiply or branch that would cost more
+ * than an L1 hit), so a sweep point between two powers of two measures
+ * them over the power of two below it. */
+static uint64_t pow2_elems(uint64_t size)
+{
+    uint64_t elems = 1;
+    while (elems * 2 * 8 <= size)
+        elems *= 2;
+    return elems;
+}
+
 /* ns per independent random load over the first `size` bytes of buf (already touched). */
 static pv_stat random_ns(cal *c, char *buf, uint64_t size)
 {
     double ns[64];
-    uint64_t elems = 1;
-    while (elems * 2 * 8 <= size)
-        elems *= 2;
+    uint64_t elems = pow2_elems(size);
     const uint64_t *a = (const uint64_t *)(void *)buf;
     uint64_t sink = rand_reads(a, elems - 1, 4096, 1);
     uint64_t n = 1u << 14;
@@ -374,6 +404,28 @@ static pv_stat random_ns(cal *c, char *buf, uint64_t size)
     for (unsigned r = 0; r < c->reps; r++) {
         t0 = cpu_ns();
         sink += rand_reads(a, elems - 1, n, 3 + r);
+        ns[r] = (cpu_ns() - t0) / (double)n;
+    }
+    __asm__ volatile("" ::"r"(sink));
+    return pv_stat_of(ns, c->reps, PV_METHOD_TIMER);
+}
+
+/* ns per random load followed by independent work (pv_kern_window) over the first `size` bytes of buf. */
+static pv_stat window_ns(cal *c, char *buf, uint64_t size)
+{
+    double ns[64];
+    uint64_t elems = pow2_elems(size);
+    const uint64_t *a = (const uint64_t *)(void *)buf;
+    uint64_t sink = pv_kern_window(2048, a, elems - 1);
+    double t0 = cpu_ns();
+    sink += pv_kern_window(4096, a, elems - 1);
+    double per = (cpu_ns() - t0) / 4096;
+    uint64_t n = (uint64_t)(c->target_ns / (per > 0.5 ? per : 0.5));
+    if (n < 2048)
+        n = 2048;
+    for (unsigned r = 0; r < c->reps; r++) {
+        t0 = cpu_ns();
+        sink += pv_kern_window(n, a, elems - 1);
         ns[r] = (cpu_ns() - t0) / (double)n;
     }
     __asm__ volatile("" ::"r"(sink));
@@ -517,14 +569,29 @@ static int measure_memory(cal *c)
         return pv_error_set(PV_ERR_NOMEM, "calibration: cannot map %llu bytes for the memory sweep",
                             (unsigned long long)max);
     uint64_t rng = 0x2545f4914f6cdd1dull;
-    unsigned step = c->o->quick ? 4 : 2;
+    /* Full: steps of sqrt(2), to place the cliffs (a VM's share of a shared
+     * last-level cache) closely; quick: steps of 4. Sizes are whole lines. */
+    double step = c->o->quick ? 4 : M_SQRT2;
     m->nmem_points = 0;
-    for (uint64_t s = 4096; s <= max && m->nmem_points < 48; s *= step) {
+    for (double sz = 4096; sz <= (double)max * 1.0001 && m->nmem_points < 48; sz *= step) {
+        uint64_t s = (uint64_t)sz / 64 * 64;
         pv_mem_point *pt = &m->mem_points[m->nmem_points++];
         pt->size = s;
         pt->ns = chase_ns(c, buf, s, &rng);
         pt->random_ns = random_ns(c, buf, s);
+        pt->window_ns = window_ns(c, buf, s);
         progress(c, "memory latency");
+    }
+    /* The miss window at the largest set: latency x instructions per load / cost per load. */
+    {
+        const pv_mem_point *last = &m->mem_points[m->nmem_points - 1];
+        if (last->ns.reps && last->window_ns.reps) {
+            double w[3] = {last->ns.min * PV_WINDOW_INSNS / last->window_ns.max,
+                           last->ns.median * PV_WINDOW_INSNS / last->window_ns.median,
+                           last->ns.max * PV_WINDOW_INSNS / last->window_ns.min};
+            m->miss_window_insns = pv_stat_of(w, 3, PV_METHOD_TIMER);
+            m->miss_window_insns.reps = last->window_ns.reps;
+        }
     }
     munmap(buf, max);
 
@@ -636,7 +703,7 @@ static void measure_page_faults(cal *c)
 {
     pv_machine *m = c->m;
     size_t len = c->o->quick ? (32u << 20) : (128u << 20);
-    double v[64];
+    double v[64], fr[64];
     for (unsigned r = 0; r < c->reps; r++) {
         char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
@@ -648,9 +715,13 @@ static void measure_page_faults(cal *c)
         for (size_t o = 0; o < len; o += 4096)
             p[o] = 1;
         v[r] = (cpu_ns() - t0) / (double)(len / 4096);
+        /* Giving the pages back (what munmap, free and the exit of a process do). */
+        t0 = cpu_ns();
         munmap(p, len);
+        fr[r] = (cpu_ns() - t0) / (double)(len / 4096);
     }
     m->warm.page_fault_4k_ns = pv_stat_of(v, c->reps, PV_METHOD_TIMER);
+    m->warm.page_free_4k_ns = pv_stat_of(fr, c->reps, PV_METHOD_TIMER);
 
     char why[160];
     if (!thp_mode(why, sizeof why)) {
@@ -989,7 +1060,7 @@ int pv_calibrate(pv_machine **out, const pv_calibrate_options *opts)
                  "; times are the measuring thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that other load on a "
                  "shared machine does not count");
     }
-    c.total = 1 + ((only & PV_CAL_CLASSES) ? pv_nkernels + 2 : 0) + ((only & PV_CAL_MEMORY) ? 30 : 0) +
+    c.total = 1 + ((only & PV_CAL_CLASSES) ? pv_nkernels + 2 : 0) + ((only & PV_CAL_MEMORY) ? 64 : 0) +
               ((only & PV_CAL_WARM) ? 3 : 0);
     double t_phase = pv_now_ns();
     measure_clock(&c);

@@ -25,6 +25,7 @@ typedef struct pv_kernel_def {
     unsigned ops;      /* operations per loop iteration */
     int feature;       /* PV_F_* */
     pv_kern_fn fn;
+    int aux;           /* 1: recorded in kernels[] but not part of its class's figure */
 } pv_kernel_def;
 
 /* The kernel table (x86-64; empty elsewhere). */
@@ -36,8 +37,16 @@ int pv_cpu_has(int feature);
 /* Name of feature f ("avx2"). */
 const char *pv_feature_name(int feature);
 
-/* Unpredictable-branch loop over a byte array of 65536 entries; one branch per iteration. */
+/* Unpredictable-branch loop over a byte array of PV_BRANCH_BYTES entries (1 MiB, the
+ * calibration's scratch buffer); one branch per iteration. */
+#define PV_BRANCH_BYTES (1u << 20)
 void pv_kern_branch_pattern(uint64_t n, const uint8_t *bytes);
+/* Random loads over a[0..mask], each followed by PV_KERN_WINDOW_FILL independent
+ * adds; PV_KERN_WINDOW_INSNS instructions per load in all (x86-64). Returns a sum. */
+#define PV_KERN_WINDOW_FILL 24
+#define PV_KERN_WINDOW_INSNS (PV_KERN_WINDOW_FILL + 8)
+_Static_assert(PV_KERN_WINDOW_INSNS == PV_WINDOW_INSNS, "the window kernel's size is part of the machine model");
+uint64_t pv_kern_window(uint64_t n, const uint64_t *a, uint64_t mask);
 /* Pointer chase: follows n pointers starting at *start; returns the end (so it is not optimized out). */
 void *pv_kern_chase(uint64_t n, void *start);
 

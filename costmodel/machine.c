@@ -183,6 +183,7 @@ int pv_machine_to_string(const pv_machine *m, char **out)
         json_t *o = json_pack("{s:I,s:o}", "size", (json_int_t)m->mem_points[i].size, "ns",
                               stat_json(&m->mem_points[i].ns));
         set_stat(o, "random_ns", &m->mem_points[i].random_ns);
+        set_stat(o, "window_ns", &m->mem_points[i].window_ns);
         json_array_append_new(sweep, o);
     }
     for (uint32_t i = 0; i < m->nmem_levels; i++) {
@@ -197,10 +198,13 @@ int pv_machine_to_string(const pv_machine *m, char **out)
         set_stat(o, "triad_gbs_all", &l->triad_gbs_all);
         json_array_append_new(levels, o);
     }
-    json_object_set_new(root, "memory", json_pack("{s:o,s:o}", "latency_sweep", sweep, "levels", levels));
+    json_t *memo = json_pack("{s:o,s:o}", "latency_sweep", sweep, "levels", levels);
+    set_stat(memo, "miss_window_insns", &m->miss_window_insns);
+    json_object_set_new(root, "memory", memo);
     json_t *w = json_pack("{s:s,s:s}", "huge_note", m->warm.huge_note, "disk_note", m->warm.disk_note);
     set_stat(w, "page_fault_4k_ns", &m->warm.page_fault_4k_ns);
     set_stat(w, "page_fault_huge_ns", &m->warm.page_fault_huge_ns);
+    set_stat(w, "page_free_4k_ns", &m->warm.page_free_4k_ns);
     set_stat(w, "thread_create_us", &m->warm.thread_create_us);
     set_stat(w, "file_cached_gbs", &m->warm.file_cached_gbs);
     set_stat(w, "file_disk_gbs", &m->warm.file_disk_gbs);
@@ -418,11 +422,13 @@ int pv_machine_parse(const char *text, size_t len, const char *source, pv_machin
     }
     m->branch_miss_cycles = stat_get(root, "branch_miss_cycles");
     const json_t *mem = json_object_get(root, "memory");
+    m->miss_window_insns = stat_get(mem, "miss_window_insns");
     json_array_foreach(json_object_get(mem, "latency_sweep"), i, v) {
         if (m->nmem_points >= 48)
             break;
         m->mem_points[m->nmem_points].size = u64_get(v, "size");
         m->mem_points[m->nmem_points].random_ns = stat_get(v, "random_ns");
+        m->mem_points[m->nmem_points].window_ns = stat_get(v, "window_ns");
         m->mem_points[m->nmem_points++].ns = stat_get(v, "ns");
     }
     json_array_foreach(json_object_get(mem, "levels"), i, v) {
@@ -442,6 +448,7 @@ int pv_machine_parse(const char *text, size_t len, const char *source, pv_machin
     const json_t *w = json_object_get(root, "warmup");
     m->warm.page_fault_4k_ns = stat_get(w, "page_fault_4k_ns");
     m->warm.page_fault_huge_ns = stat_get(w, "page_fault_huge_ns");
+    m->warm.page_free_4k_ns = stat_get(w, "page_free_4k_ns");
     m->warm.thread_create_us = stat_get(w, "thread_create_us");
     m->warm.file_cached_gbs = stat_get(w, "file_cached_gbs");
     m->warm.file_disk_gbs = stat_get(w, "file_disk_gbs");

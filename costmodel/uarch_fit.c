@@ -40,6 +40,23 @@ int pv_machine_uarch(const pv_machine *m, pv_uarch *out, unsigned *nreplaced)
         out->store_ports = (float)(1.0 / m->classes[PV_MIX_STORE].rthroughput.median);
     if (usable(&m->classes[PV_MIX_LOAD].latency))
         out->load_latency = (float)m->classes[PV_MIX_LOAD].latency.median;
+    /* Dividers are units of their own on every current x86 core, not
+     * pipelined: a divide occupies its divider for its reciprocal
+     * throughput while the ALUs and FP pipes go on. The calibrated figures
+     * are per divider, so each divide class gets a group of its own (the
+     * built-in tables put them with the ALUs and FP pipes, where their
+     * cycles would add to everyone's). */
+    static const int divs[2] = {PV_MIX_INT_DIV, PV_MIX_FP_DIVSQRT};
+    static const char *const dnames[2] = {"int_div", "fp_div"};
+    for (int i = 0; i < 2 && out->ngroups < PV_UARCH_MAX_GROUPS; i++) {
+        if (!usable(&m->classes[divs[i]].rthroughput))
+            continue;
+        pv_uarch_group *g = &out->groups[out->ngroups];
+        memset(g, 0, sizeof *g);
+        snprintf(g->name, sizeof g->name, "%s", dnames[i]);
+        g->units = 1;
+        out->group[divs[i]] = (uint8_t)out->ngroups++;
+    }
     snprintf(out->name, sizeof out->name, "%.20s+calibrated", base->name);
     snprintf(out->description, sizeof out->description, "%.40s, per-class figures calibrated %.24s", base->name,
              m->date[0] ? m->date : "(undated)");

@@ -77,7 +77,7 @@
  *     (model name: pve_branch_model(), sampled_fraction 1 when every
  *     block went through it).
  * bench/costmodel/branchsim-integration.patch is this integration on top
- * of the emulator's block hook as of the `emu` branch (commit e3b118d), as
+ * of the emulator's block hook as of main at 1bf786f, as
  * used for the accuracy figures of docs/benchmarks.md.
  *
  * A block whose last instruction is not a branch (a translation block cut

@@ -156,7 +156,13 @@ typedef struct pv_mem_point {
     pv_stat ns;          /**< ns per dependent load (random cyclic pointer chase: no overlap) */
     pv_stat random_ns;   /**< ns per independent random 8-byte load over the same set: what the
                               core overlaps (memory-level parallelism); reps 0 in older files */
+    pv_stat window_ns;   /**< ns per independent random load followed by 24 independent instructions
+                              (PV_WINDOW_INSNS per load): how many misses the core overlaps when each
+                              comes with other work; reps 0 in older files */
 } pv_mem_point;
+
+/** Instructions per load of the pv_mem_point.window_ns kernel. */
+#define PV_WINDOW_INSNS 32
 
 /** One memory level (a cache level, or "DRAM"). */
 typedef struct pv_mem_level {
@@ -175,6 +181,7 @@ typedef struct pv_mem_level {
 typedef struct pv_warm_costs {
     pv_stat page_fault_4k_ns;    /**< first touch of one 4 KiB page */
     pv_stat page_fault_huge_ns;  /**< first touch of one 2 MiB huge page (THP) */
+    pv_stat page_free_4k_ns;     /**< munmap of one touched 4 KiB page (free, process exit) */
     pv_stat thread_create_us;    /**< pthread_create + join of an empty thread */
     pv_stat file_cached_gbs;     /**< read() from the page cache, 1 MiB chunks */
     pv_stat file_disk_gbs;       /**< read() after the file left the page cache */
@@ -223,6 +230,10 @@ typedef struct pv_machine {
     pv_mem_point mem_points[48];
     uint32_t nmem_levels;
     pv_mem_level mem_levels[8];  /**< cache levels then DRAM */
+    /** How far past a cache miss the core keeps issuing independent work, in
+     *  instructions, at the sweep's largest set: latency x PV_WINDOW_INSNS /
+     *  window_ns (derived; for the record). reps 0 in older files. */
+    pv_stat miss_window_insns;
     pv_warm_costs warm;
 } pv_machine;
 
@@ -325,28 +336,72 @@ typedef struct pv_interval {
     double low, mid, high;
 } pv_interval;
 
-/** The prediction for one profile on one machine. */
+/**
+ * The prediction for one profile on one machine. The five terms add up to
+ * the total (compute + branches + memory + io + syscalls = total, for each
+ * of low, mid and high): memory is the part of the cache-miss time that
+ * compute does not hide (docs/costmodel.md).
+ */
 typedef struct pv_prediction {
     pv_interval total;
-    pv_interval compute;   /**< instruction execution */
-    pv_interval memory;    /**< cache-miss stalls and first-touch page faults */
-    pv_interval io;        /**< file bytes read and written */
-    pv_interval syscalls;  /**< system-call entry/exit and thread creation */
-    const char *dominant;  /**< "compute", "memory", "io" or "syscalls" */
+    pv_interval compute;   /**< instruction execution: port/issue throughput and loop recurrences */
+    pv_interval memory;    /**< cache-miss stalls not hidden behind compute, first-touch page faults, page release */
+    pv_interval io;        /**< file bytes read and written, and the read/write calls' fixed cost */
+    pv_interval syscalls;  /**< other system calls, thread creation, process start-up */
+    const char *dominant;  /**< "compute", "branches", "memory", "io" or "syscalls" */
     double ghz;            /**< clock used */
     uint64_t insns;        /**< dynamic instructions */
     uint64_t blocks_static;   /**< executed blocks costed with static cycles */
     uint64_t insns_static;    /**< instructions in those blocks */
     double parallel_factor;   /**< compute divided by this (threads on cores) */
-    double line_use;          /**< spatial locality estimate used for memory (0..1) */
+    double line_use;          /**< share of the misses beyond L1 paid at bandwidth (sequential), 0..1 */
+    /* fields below were added with the branch and static terms */
+    pv_interval branches;     /**< mispredicted branches at the calibrated penalty */
+    double branch_misses;     /**< mispredicted branches (conditional and indirect), whole run */
+    uint32_t loops_costed;    /**< loops costed with their recurrence */
+    uint32_t loops_bound;     /**< of those, loops whose recurrence (with memory latency) bounded them */
+    double chain_ns;          /**< time of dependent (serialized) misses on loop recurrences, ns */
+    double footprint;         /**< working set used for latencies, bytes (touched memory) */
+    uint32_t objects_static;  /**< objects of the run with a static profile */
 } pv_prediction;
+
+/** Options of pv_predict_ex(). */
+typedef struct pv_predict_options {
+    int version;                     /**< PV_PREDICT_OPTIONS_VERSION */
+    /** Static profiles of the run's objects (prevision analyze, preferably
+     *  with the machine's calibrated table: pv_machine_uarch()): statics[i]
+     *  for p->dynamic->objects[i], NULL where there is none. NULL: the
+     *  profile's own blocks serve for the target, when it has some. */
+    const pv_profile *const *statics;
+    /** The same analyses with the load latency raised by probe_cycles[0] and
+     *  probe_cycles[1] (pv_uarch.load_latency + probe): how much a loop's
+     *  recurrence grows with the load latency tells how many dependent loads
+     *  it chains per iteration, so that misses on the chain are paid in full.
+     *  Either may be NULL (no chain information: misses overlap). */
+    const pv_profile *const *probes[2];
+    uint32_t nstatics;               /**< entries in statics and probes */
+    float probe_cycles[2];           /**< the two load-latency increments, cycles (e.g. 256, 512) */
+} pv_predict_options;
+#define PV_PREDICT_OPTIONS_VERSION 1
+#define PV_PREDICT_OPTIONS_INIT {PV_PREDICT_OPTIONS_VERSION, NULL, {NULL, NULL}, 0, {0, 0}}
 
 /**
  * Predict the run time of the program @p p describes on machine @p m.
+ * Same as pv_predict_ex() with default options (the profile's own static
+ * blocks, if any, for the target).
  * @return PV_OK; PV_ERR_INVALID when @p p has no dynamic section (the
  *         message says to run `prevision profile`).
  */
 int pv_predict(const pv_profile *p, const pv_machine *m, pv_prediction *out);
+
+/**
+ * Predict with static profiles of the run's objects (see
+ * pv_predict_options). Static profiles whose blocks do not match the
+ * dynamic run (another build) only cost their matching blocks; loops whose
+ * probe analyses do not list the same headers get no chain information.
+ * @return as pv_predict(); PV_ERR_INVALID for options of another version.
+ */
+int pv_predict_ex(const pv_profile *p, const pv_machine *m, const pv_predict_options *opts, pv_prediction *out);
 
 #ifdef __cplusplus
 }

@@ -36,10 +36,40 @@ expect_in "$PV_TMP/out" "compute"
 expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --json "$good"
 expect_true "predict --json is JSON with a breakdown" python3 -c "
 import json; d=json.load(open('$PV_TMP/out')); s=d['seconds']
-assert set(s)=={'total','compute','memory','io','syscalls'}
-assert s['total']['low'] <= s['total']['mid'] <= s['total']['high']"
+assert set(s)=={'total','compute','branches','memory','io','syscalls'}
+assert s['total']['low'] <= s['total']['mid'] <= s['total']['high']
+assert abs(sum(s[k]['mid'] for k in s if k != 'total') - s['total']['mid']) <= 1e-7 * s['total']['mid']"
 # Without --machine: the cached model.
 expect_exit 0 "$PREVISION" predict "$good"
+
+# A real run: the program and its libraries are analyzed (loops, static costs).
+expect_exit 0 "$PREVISION" -q profile -o "$PV_TMP/mm.json" --guest-stdout /dev/null -- "$PV_SAMPLES_DIR/matmul" 60
+expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" "$PV_TMP/mm.json"
+expect_true "the program and every library are analyzed" grep -Eq "\(([0-9]+) of \1 objects analyzed\)" "$PV_TMP/out"
+expect_true "matmul's loops are costed with their recurrence" grep -Eq "loops: [1-9][0-9]* costed" "$PV_TMP/out"
+expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --json "$PV_TMP/mm.json"
+expect_true "most instructions have static costs" python3 -c "
+import json; d=json.load(open('$PV_TMP/out')); assert d['static_insns'] > 0.9 * d['insns'], d"
+# --no-analyze: the libraries by their mix, the program by the profile's own
+# static section (when 'prevision profile' wrote one); --static: the given one.
+expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --no-analyze "$PV_TMP/mm.json"
+expect_true "--no-analyze analyzes no library" grep -Eq "\([01] of [0-9]+ objects analyzed\)" "$PV_TMP/out"
+expect_exit 0 "$PREVISION" -q analyze -o "$PV_TMP/mm-static.json" "$PV_SAMPLES_DIR/matmul"
+expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" --no-analyze --static "$PV_TMP/mm-static.json" "$PV_TMP/mm.json"
+expect_true "--static serves for the program only" grep -Eq "\(1 of [0-9]+ objects analyzed\)" "$PV_TMP/out"
+python3 - "$PV_TMP/mm.json" "$PV_TMP/noblocks.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ('functions', 'blocks', 'loops'):
+    d[k] = []
+json.dump(d, open(sys.argv[2], 'w'))
+PY
+expect_exit 2 "$PREVISION" predict --machine "$PV_TMP/m.json" --static "$PV_TMP/noblocks.json" "$PV_TMP/mm.json"
+expect_in "$PV_TMP/err" "not a static profile"
+expect_lines "$PV_TMP/err" 1
+expect_exit 2 "$PREVISION" predict --machine "$PV_TMP/m.json" --static "$PV_TMP/none.json" "$PV_TMP/mm.json"
+expect_in "$PV_TMP/err" "none.json"
+expect_exit 2 "$PREVISION" predict --static
 
 # Bad inputs: one line, exit 2.
 expect_exit 2 "$PREVISION" predict

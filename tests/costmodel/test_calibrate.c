@@ -89,6 +89,16 @@ static void timer_classes(void **state)
         assert_true(m->kernels[i].cost.latency.reps || m->kernels[i].cost.rthroughput.reps);
     }
     assert_non_null(strstr(m->simd, "sse2"));
+    /* fp_divsqrt is the divide's figure; the square root is recorded beside it. */
+    int have_sqrt = 0;
+    for (uint32_t i = 0; i < m->nkernels; i++)
+        if (!strcmp(m->kernels[i].name, "divsd")) {
+            assert_true(m->classes[PV_MIX_FP_DIVSQRT].rthroughput.median == m->kernels[i].cost.rthroughput.median);
+            assert_true(m->classes[PV_MIX_FP_DIVSQRT].latency.median == m->kernels[i].cost.latency.median);
+        } else if (!strcmp(m->kernels[i].name, "sqrtsd")) {
+            have_sqrt = 1;
+        }
+    assert_true(have_sqrt);
     stat_sane(&m->branch_miss_cycles, 3);
     stat_sane(&m->warm.syscall_ns, 3);
     /* Parts not asked for stay empty. */
@@ -116,10 +126,15 @@ static void timer_memory_and_warmup(void **state)
     for (uint32_t i = 0; i < m->nmem_points; i++) {
         stat_sane(&m->mem_points[i].ns, 2);
         stat_sane(&m->mem_points[i].random_ns, 2);
+        stat_sane(&m->mem_points[i].window_ns, 2);
         assert_int_equal(m->mem_points[i].random_ns.method, PV_METHOD_TIMER);
         if (i)
             assert_true(m->mem_points[i].size > m->mem_points[i - 1].size);
     }
+    assert_int_equal(m->miss_window_insns.reps, 2);
+    assert_true(m->miss_window_insns.min <= m->miss_window_insns.median &&
+                m->miss_window_insns.median <= m->miss_window_insns.max);
+    assert_true(m->miss_window_insns.median > 0);
     /* Levels: the data caches hwloc sees, then DRAM, each with figures. */
     assert_true(m->nmem_levels >= 1);
     assert_string_equal(m->mem_levels[m->nmem_levels - 1].name, "DRAM");
@@ -136,7 +151,7 @@ static void timer_memory_and_warmup(void **state)
     stat_sane(&m->warm.file_cached_gbs, 2);
     /* File writes into the page cache (4 KiB and 1 MiB chunks), 4 KiB
      * reads, and the fixed cost of small read and write calls. */
-    const pv_stat *files[] = {&m->warm.file_write_gbs, &m->warm.file_write_4k_gbs, &m->warm.file_read_4k_gbs,
+    const pv_stat *files[] = {&m->warm.page_free_4k_ns, &m->warm.file_write_gbs, &m->warm.file_write_4k_gbs, &m->warm.file_read_4k_gbs,
                               &m->warm.syscall_read_ns, &m->warm.syscall_write_ns};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         stat_sane(files[i], 2);

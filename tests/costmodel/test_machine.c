@@ -66,8 +66,11 @@ static pv_machine *make_machine(void)
     m->kernels[0].cost = m->classes[PV_MIX_INT_ALU];
     m->branch_miss_cycles = st(15, PV_METHOD_TIMER);
     m->nmem_points = 2;
-    m->mem_points[0] = (pv_mem_point){4096, st(1.0, PV_METHOD_TIMER), st(0.3, PV_METHOD_TIMER)};
-    m->mem_points[1] = (pv_mem_point){1 << 26, st(90.0, PV_METHOD_TIMER), st(6.0, PV_METHOD_TIMER)};
+    m->mem_points[0] = (pv_mem_point){4096, st(1.0, PV_METHOD_TIMER), st(0.3, PV_METHOD_TIMER),
+                                      st(1.4, PV_METHOD_TIMER)};
+    m->mem_points[1] = (pv_mem_point){1 << 26, st(90.0, PV_METHOD_TIMER), st(6.0, PV_METHOD_TIMER),
+                                      st(16.0, PV_METHOD_TIMER)};
+    m->miss_window_insns = st(180, PV_METHOD_TIMER);
     const char *names[4] = {"L1d", "L2", "L3", "DRAM"};
     double lat[4] = {1, 4, 12, 90}, bw[4] = {100, 60, 30, 15};
     m->nmem_levels = 4;
@@ -86,6 +89,7 @@ static pv_machine *make_machine(void)
     m->warm.syscall_ns = st(200, PV_METHOD_TIMER);
     m->warm.process_spawn_us = st(500, PV_METHOD_TIMER);
     m->warm.file_read_4k_gbs = st(6, PV_METHOD_TIMER);
+    m->warm.page_free_4k_ns = st(300, PV_METHOD_TIMER);
     m->warm.file_write_gbs = st(5, PV_METHOD_TIMER);
     m->warm.file_write_4k_gbs = st(1.5, PV_METHOD_TIMER);
     m->warm.syscall_read_ns = st(450, PV_METHOD_TIMER);
@@ -130,8 +134,11 @@ static void round_trip(void **state)
     assert_true(r->warm.syscall_ns.median == 200);
     /* The fields added for the predictor (optional in the schema). */
     assert_true(r->mem_points[1].random_ns.median == 6.0);
+    assert_true(r->mem_points[1].window_ns.median == 16.0);
+    assert_true(r->miss_window_insns.median == 180);
     assert_true(r->mem_levels[3].random_ns.median == 90.0 / 8);
     assert_true(r->warm.file_read_4k_gbs.median == 6);
+    assert_true(r->warm.page_free_4k_ns.median == 300);
     assert_true(r->warm.file_write_gbs.median == 5);
     assert_true(r->warm.file_write_4k_gbs.median == 1.5);
     assert_true(r->warm.syscall_read_ns.median == 450);
@@ -213,13 +220,18 @@ static void rejections(void **state)
 static void ed_older_file(json_t *r)
 {
     json_t *w = json_object_get(r, "warmup");
-    static const char *const gone[] = {"file_read_4k_gbs", "file_write_gbs", "file_write_4k_gbs", "syscall_read_ns",
+    static const char *const gone[] = {"page_free_4k_ns", "file_read_4k_gbs", "file_write_gbs", "file_write_4k_gbs", "syscall_read_ns",
                                        "syscall_write_ns"};
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
         json_object_del(w, gone[i]);
     json_t *mem = json_object_get(r, "memory"), *v;
     size_t i;
-    json_array_foreach(json_object_get(mem, "latency_sweep"), i, v) json_object_del(v, "random_ns");
+    json_object_del(mem, "miss_window_insns");
+    json_array_foreach(json_object_get(mem, "latency_sweep"), i, v)
+    {
+        json_object_del(v, "random_ns");
+        json_object_del(v, "window_ns");
+    }
     json_array_foreach(json_object_get(mem, "levels"), i, v) json_object_del(v, "random_ns");
 }
 
@@ -231,17 +243,21 @@ static void older_file_loads(void **state)
     assert_int_equal(r->nmem_points, 2);
     assert_true(r->mem_points[1].ns.median == 90.0);
     assert_int_equal(r->mem_points[1].random_ns.reps, 0);
+    assert_int_equal(r->mem_points[1].window_ns.reps, 0);
     assert_int_equal(r->mem_levels[3].random_ns.reps, 0);
+    assert_int_equal(r->miss_window_insns.reps, 0);
     assert_int_equal(r->warm.file_write_gbs.reps, 0);
     assert_int_equal(r->warm.file_write_4k_gbs.reps, 0);
     assert_int_equal(r->warm.file_read_4k_gbs.reps, 0);
     assert_int_equal(r->warm.syscall_read_ns.reps, 0);
     assert_int_equal(r->warm.syscall_write_ns.reps, 0);
+    assert_int_equal(r->warm.page_free_4k_ns.reps, 0);
     assert_true(r->warm.file_cached_gbs.median == 10);
     /* And it serializes without the fields it lacks. */
     char *s = to_text(r);
     assert_null(strstr(s, "file_write_gbs"));
     assert_null(strstr(s, "random_ns"));
+    assert_null(strstr(s, "miss_window"));
     free(s);
     pv_machine_free(r);
 }
