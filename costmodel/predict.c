@@ -557,12 +557,10 @@ int pv_predict_ex(const pv_profile *p, const pv_machine *m, const pv_predict_opt
     /* Branch mispredictions, spread over the groups by conditional branches. */
     double bmiss = 0, pen[3], cond_all = 0;
     t3(&m->branch_miss_cycles, pen);
-    if (d->has_branches) {
-        double sf = d->branches.sampled_fraction > 0 && d->branches.sampled_fraction <= 1
-                        ? d->branches.sampled_fraction
-                        : 1;
-        bmiss = (double)(d->branches.cond_miss + d->branches.indirect_miss) / sf;
-    }
+    /* The emulator writes whole-run estimates (profile.h: pv_branch_stats);
+     * sampled_fraction only says how much of the run they rest on. */
+    if (d->has_branches)
+        bmiss = (double)(d->branches.cond_miss + d->branches.indirect_miss);
     out->branch_misses = bmiss;
     for (uint32_t g = 0; g < ngroups; g++)
         cond_all += gs[g].cond;
