@@ -27,26 +27,28 @@ static void hook_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, i
     pve_cache_access_count(e->cache, addr, (uint32_t)size, type == UC_MEM_WRITE, b);
 }
 
-/* Pages first touched while the simulator watched, since the memory hook went on: every line of such a
- * page that the simulator has not seen is touched for the first time (the whole history of the page is
- * observed). A small table, cleared when the hook goes on; when full, later pages are not remembered
- * (their lines count as re-references: conservative). */
+/* Pages whose first touch the simulator saw since the memory hook went on (born), and pages it found
+ * touched before: every line of a born page that the simulator has not seen is touched for the first
+ * time (the whole history of the page is observed); a page touched before stays so (no system call per
+ * line). A small table (page + 1) << 1 | born, cleared when the hook goes on; when full, later pages are
+ * asked again (born ones then look touched before: their lines count as re-references, conservative). */
 #define BORN_CAP 16384u
 
+/* @return 1 born, 0 touched before, -1 not in the table (added as @p add when @p add >= 0 and there is room) */
 static int born_find(pv_emu *e, uint64_t page, int add)
 {
-    uint64_t key = page + 1;
+    uint64_t key = (page + 1) << 1;
     uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 50) & (BORN_CAP - 1);
     while (e->born[i]) {
-        if (e->born[i] == key)
-            return 1;
+        if ((e->born[i] & ~1ull) == key)
+            return (int)(e->born[i] & 1);
         i = (i + 1) & (BORN_CAP - 1);
     }
-    if (add && e->nborn < BORN_CAP / 2) {
-        e->born[i] = key;
+    if (add >= 0 && e->nborn < BORN_CAP / 2) {
+        e->born[i] = key | (uint64_t)add;
         e->nborn++;
     }
-    return 0;
+    return -1;
 }
 
 /* pve_cache_config.first_touch: is the cold line at @p addr touched for the first time in the run? Yes when
@@ -57,14 +59,18 @@ static int first_touch(void *ctx, uint64_t addr)
 {
     pv_emu *e = ctx;
     uint64_t page = addr / PVE_PAGE;
-    if (!e->born || born_find(e, page, 0))
-        return e->born != NULL;
+    if (!e->born)
+        return 0;
+    int known = born_find(e, page, -1);
+    if (known >= 0)
+        return known;
     pve_vma *v = pve_mem_find(e, addr);
     unsigned char vec = 1;
-    if (!v || mincore(v->host + (PVE_PAGE_DOWN(addr) - v->start), PVE_PAGE, &vec) || (vec & 1))
-        return 0;
-    born_find(e, page, 1);
-    return 1;
+    if (v && mincore(v->host + (PVE_PAGE_DOWN(addr) - v->start), PVE_PAGE, &vec))
+        vec = 1;
+    int born = v && !(vec & 1);
+    born_find(e, page, born);
+    return born;
 }
 
 int pve_cache_apply_hooks(pv_emu *e)
