@@ -257,6 +257,22 @@ static void branch_schedule(pv_emu *e, uint64_t now)
     e->bs_counting = counting;
 }
 
+/* Per-block work beyond counting, for blocks that run while a simulation wants it: executions during
+ * measured cache windows (the per-block extrapolation of sampled cache figures), and branch prediction. */
+static __attribute__((noinline)) void extras(pv_emu *e, pve_slot *s, uint64_t addr)
+{
+    if ((e->hook_extra & PVE_EXTRA_CACHE) && e->blk.cc)
+        e->blk.cc[e->blk.tidx[s - e->blk.tab]].execs++;
+    if (e->hook_extra & PVE_EXTRA_BRANCH)
+        branch_step(e, s, addr);
+}
+
+void pve_blocks_extras(pv_emu *e)
+{
+    e->hook_extra = (e->bs_on ? PVE_EXTRA_BRANCH : 0) |
+                    (e->cache && pve_cache_counting(e->cache) ? PVE_EXTRA_CACHE : 0);
+}
+
 /* The block the hook is in will not run now (the emulation stops before it):
  * take back its count, and remember where to continue, since Unicorn's RIP
  * is not synced at the start of a chained block. */
@@ -295,6 +311,7 @@ static __attribute__((noinline, cold)) void hook_event(pv_emu *e, pve_slot *s, u
     if (e->sampler) {
         /* the window schedule runs on instructions before this block */
         int want = pve_sample_hooks_on(pve_sampler_step(e->sampler, e->icount - PVE_CW_NINSNS(s->cw)));
+        pve_blocks_extras(e); /* counting may have changed; also when the emulation stops below */
         if (want != e->mem_hooked) {
             undo(e, s, addr);
             e->want_mem_hook = want;
@@ -310,9 +327,10 @@ static __attribute__((noinline, cold)) void hook_event(pv_emu *e, pve_slot *s, u
     }
     if (e->bsim && e->bs_period && e->icount - PVE_CW_NINSNS(s->cw) >= e->bs_next)
         branch_schedule(e, e->icount - PVE_CW_NINSNS(s->cw));
+    pve_blocks_extras(e);
     recompute(e);
-    if (e->bs_on)
-        branch_step(e, s, addr);
+    if (e->hook_extra)
+        extras(e, s, addr);
 }
 
 /* A key that is not in the first slot it hashes to: probe on, or insert; then count. */
@@ -351,8 +369,8 @@ static __attribute__((noinline)) void hook_miss(pv_emu *e, uint64_t addr, uint32
     e->icount += PVE_CW_NINSNS(s->cw);
     if (e->icount >= e->event_at)
         hook_event(e, s, addr);
-    else if (e->bs_on)
-        branch_step(e, s, addr);
+    else if (e->hook_extra)
+        extras(e, s, addr);
 }
 
 /* Per executed block: a few shifts, a load that hits, two adds, a compare. The slow paths are tail
@@ -376,8 +394,8 @@ void pve_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
         hook_event(e, s, addr);
         return;
     }
-    if (e->bs_on)
-        branch_step(e, s, addr);
+    if (e->hook_extra)
+        extras(e, s, addr);
 }
 
 static void recompute(pv_emu *e)
@@ -546,7 +564,22 @@ int pve_branch_setup(pv_emu *e, int mode)
         e->bs_on = 1;
         e->bs_counting = 1;
     }
+    pve_blocks_extras(e);
     return PV_OK;
+}
+
+uint64_t *pve_blocks_counts(pv_emu *e)
+{
+    pve_blocks *b = &e->blk;
+    uint64_t *counts = calloc(b->ninfo ? b->ninfo : 1, sizeof *counts);
+    if (!counts)
+        return NULL;
+    for (uint32_t i = 0; i < b->ninfo; i++)
+        counts[i] = b->info[i].retired;
+    for (uint64_t i = 0; i <= b->mask; i++)
+        if (b->tab[i].key)
+            counts[b->tidx[i]] += PVE_CW_COUNT(b->tab[i].cw);
+    return counts;
 }
 
 /* Whole-run estimate of one kind's mispredictions: the first period exactly (m0 of n0), the rest
@@ -570,14 +603,9 @@ int pve_blocks_branch_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_in
     pve_blocks *b = &e->blk;
     if (!e->bsim)
         return PV_OK;
-    uint64_t *counts = calloc(b->ninfo ? b->ninfo : 1, sizeof *counts);
+    uint64_t *counts = pve_blocks_counts(e);
     if (!counts)
         return pv_error_set(PV_ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < b->ninfo; i++)
-        counts[i] = b->info[i].retired;
-    for (uint64_t i = 0; i <= b->mask; i++)
-        if (b->tab[i].key)
-            counts[b->tidx[i]] += PVE_CW_COUNT(b->tab[i].cw);
     /* executed branches of each kind, exact: every block ends with at most one */
     uint64_t cond = 0, ind = 0;
     for (uint32_t i = 0; i < b->ninfo; i++) {

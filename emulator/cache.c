@@ -10,8 +10,10 @@
  * changes the hook, flushes, and resumes at that block). Each access is
  * charged to the block that made it (the block hook records the block it
  * is in), which gives the per-block figures of the profile. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -23,6 +25,52 @@ static void hook_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, i
     pve_slot *s = e->blk.cur;
     pve_cache_counts *b = s && e->blk.cc ? &e->blk.cc[pve_blocks_info_of(e, s)] : NULL;
     pve_cache_access_count(e->cache, addr, (uint32_t)size, type == UC_MEM_WRITE, b);
+}
+
+/* Pages whose first touch the simulator saw since the memory hook went on (born), and pages it found
+ * touched before: every line of a born page that the simulator has not seen is touched for the first
+ * time (the whole history of the page is observed); a page touched before stays so (no system call per
+ * line). A small table (page + 1) << 1 | born, cleared when the hook goes on; when full, later pages are
+ * asked again (born ones then look touched before: their lines count as re-references, conservative). */
+#define BORN_CAP 16384u
+
+/* @return 1 born, 0 touched before, -1 not in the table (added as @p add when @p add >= 0 and there is room) */
+static int born_find(pv_emu *e, uint64_t page, int add)
+{
+    uint64_t key = (page + 1) << 1;
+    uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 50) & (BORN_CAP - 1);
+    while (e->born[i]) {
+        if ((e->born[i] & ~1ull) == key)
+            return (int)(e->born[i] & 1);
+        i = (i + 1) & (BORN_CAP - 1);
+    }
+    if (add >= 0 && e->nborn < BORN_CAP / 2) {
+        e->born[i] = key | (uint64_t)add;
+        e->nborn++;
+    }
+    return -1;
+}
+
+/* pve_cache_config.first_touch: is the cold line at @p addr touched for the first time in the run? Yes when
+ * its page was born in this window, or has never been touched: a host page becomes resident when first
+ * touched (mincore), and Unicorn calls the memory hook before the access. File-backed pages are resident
+ * in the page cache whatever the guest did: their lines count as re-references. */
+static int first_touch(void *ctx, uint64_t addr)
+{
+    pv_emu *e = ctx;
+    uint64_t page = addr / PVE_PAGE;
+    if (!e->born)
+        return 0;
+    int known = born_find(e, page, -1);
+    if (known >= 0)
+        return known;
+    pve_vma *v = pve_mem_find(e, addr);
+    unsigned char vec = 1;
+    if (v && mincore(v->host + (PVE_PAGE_DOWN(addr) - v->start), PVE_PAGE, &vec))
+        vec = 1;
+    int born = v && !(vec & 1);
+    born_find(e, page, born);
+    return born;
 }
 
 int pve_cache_apply_hooks(pv_emu *e)
@@ -53,6 +101,11 @@ int pve_cache_apply_hooks(pv_emu *e)
          * flush then (a flush now would retranslate with the dying hook) */
         e->hook_zombie = 1;
         return PV_OK;
+    }
+    /* a new window: pages touched from now on while unobserved were born before it */
+    if (e->born) {
+        memset(e->born, 0, BORN_CAP * sizeof *e->born);
+        e->nborn = 0;
     }
     /* code translated without the hook must go, and so must the TLB entries filled without the
      * mark that sends accesses to the slow path where the hook runs */
@@ -87,6 +140,10 @@ int pve_cache_setup(pv_emu *e)
     }
     /* sampled: a miss to a line the simulator never saw may be a hit the program had while it was not looking */
     cfg.track_cold = o->cache == PV_EMU_CACHE_SAMPLED;
+    if (cfg.track_cold && (e->born = calloc(BORN_CAP, sizeof *e->born))) {
+        cfg.first_touch = first_touch;
+        cfg.first_touch_ctx = e;
+    }
     int rc = pve_cache_new(&e->cache, &cfg);
     if (rc)
         return rc;
@@ -98,21 +155,80 @@ int pve_cache_setup(pv_emu *e)
             so.warmup = o->sample_warmup;
         if (o->sample_measure)
             so.measure = o->sample_measure;
+        so.jitter = 1;
+        /* PVE_BENCH_CACHE_SCHEDULE=P,W,U: another schedule, for bench/ (measuring the trade-off) */
+        const char *sch = getenv("PVE_BENCH_CACHE_SCHEDULE");
+        unsigned long long p, w, u, off = 0;
+        if (sch && sscanf(sch, "%llu,%llu,%llu,%llu", &p, &w, &u, &off) >= 3)
+            so.period = p, so.warmup = w, so.measure = u, so.offset = off;
         if ((rc = pve_sampler_new(&e->sampler, &so, e->cache)))
             return rc;
         e->want_mem_hook = pve_sample_hooks_on(pve_sampler_step(e->sampler, 0));
     } else {
         e->want_mem_hook = 1;
     }
+    pve_blocks_extras(e);
     return pve_cache_apply_hooks(e);
 }
 
 void pve_cache_fini(pv_emu *e)
 {
+    free(e->born);
+    e->born = NULL;
     pve_sampler_free(e->sampler);
     pve_cache_free(e->cache);
     e->sampler = NULL;
     e->cache = NULL;
+}
+
+/* PVE_BENCH_WINDOWS=FILE: the sampled run's windows and footprint as JSON, for trying estimators
+ * offline against a full simulation (bench/). */
+static void dump_windows(pv_emu *e, const pv_dynamic *d)
+{
+    const char *path = getenv("PVE_BENCH_WINDOWS");
+    FILE *f;
+    if (!path || !e->sampler || !(f = fopen(path, "w")))
+        return;
+    size_t n;
+    const pve_window *w = pve_sampler_windows(e->sampler, &n);
+    uint64_t lines, pages, pend, recur = pve_cache_recurred(e->cache, &pend);
+    pve_cache_seen(e->cache, &lines, &pages);
+    uint32_t nl = pve_cache_nlevels(e->cache);
+    fprintf(f, "{\"pending\": %llu, \"recurred\": %llu, ", (unsigned long long)pend, (unsigned long long)recur);
+    fprintf(f, "\"total\": %llu, \"touched_bytes\": %llu, \"lines_seen\": %llu, \"pages_seen\": %llu, \"levels\": [",
+            (unsigned long long)e->icount, (unsigned long long)d->mem_touched, (unsigned long long)lines,
+            (unsigned long long)pages);
+    for (uint32_t k = 0; k < nl; k++) {
+        const pve_cache_level_config *l = pve_cache_level(e->cache, k);
+        fprintf(f, "%s[%llu, %u, %u]", k ? ", " : "", (unsigned long long)l->size, l->line, l->assoc);
+    }
+    fprintf(f, "], \"windows\": [");
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%s\n[%llu, %llu", i ? "," : "", (unsigned long long)w[i].start, (unsigned long long)w[i].units);
+        for (uint32_t k = 0; k < nl; k++)
+            fprintf(f, ", %llu, %llu, %llu, %llu", (unsigned long long)w[i].accesses[k],
+                    (unsigned long long)w[i].misses[k], (unsigned long long)w[i].cold[k],
+                    (unsigned long long)w[i].first[k]);
+        fputc(']', f);
+    }
+    fprintf(f, "], \"blocks\": [");
+    uint64_t *counts = pve_blocks_counts(e);
+    int first = 1;
+    for (uint32_t i = 0; counts && e->blk.cc && i < e->blk.ninfo; i++) {
+        const pve_cache_counts *c = &e->blk.cc[i];
+        if (!c->execs)
+            continue;
+        fprintf(f, "%s\n[%llu, %u, %llu, %llu, %llu, %llu", first ? "" : ",", (unsigned long long)counts[i],
+                e->blk.info[i].ninsns, (unsigned long long)c->execs, (unsigned long long)(c->dr + c->dw),
+                (unsigned long long)c->cold, (unsigned long long)c->first);
+        for (uint32_t k = 0; k < nl; k++)
+            fprintf(f, ", %llu", (unsigned long long)(c->mr[k] + c->mw[k]));
+        fputc(']', f);
+        first = 0;
+    }
+    free(counts);
+    fprintf(f, "]}\n");
+    fclose(f);
 }
 
 int pve_cache_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_info)
@@ -121,9 +237,28 @@ int pve_cache_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_info)
         return PV_OK;
     pve_estimate est;
     int rc = PV_OK;
-    if (e->sampler && (rc = pve_sampler_finish(e->sampler, e->icount, d->mem_touched, &est)) &&
-        rc != PV_ERR_NOMEM)
-        return rc;
+    if (e->sampler) {
+        /* per-block figures: the exact block counts weigh what the windows measured per block */
+        pve_sample_aux aux = {0};
+        uint64_t *counts = pve_blocks_counts(e);
+        pve_block_sample *bs = counts ? calloc(e->blk.ninfo ? e->blk.ninfo : 1, sizeof *bs) : NULL;
+        aux.footprint_bytes = d->mem_touched;
+        for (uint32_t i = 0; bs && e->blk.cc && i < e->blk.ninfo; i++) {
+            if (!e->blk.cc[i].execs)
+                continue;
+            bs[aux.nblocks].count = counts[i];
+            bs[aux.nblocks].cc = &e->blk.cc[i];
+            aux.nblocks++;
+            aux.block_units += counts[i] * e->blk.info[i].ninsns;
+        }
+        aux.blocks = bs;
+        rc = pve_sampler_finish_aux(e->sampler, e->icount, &aux, &est);
+        free(bs);
+        free(counts);
+        if (rc && rc != PV_ERR_NOMEM)
+            return rc;
+    }
+    dump_windows(e, d);
     if ((rc = pve_cache_stats_to_profile(e->cache, e->sampler ? &est : NULL, &d->caches, &d->ncaches)))
         return rc;
     if (!d->ncounts || !e->blk.cc)

@@ -6,12 +6,20 @@
 
 #include "prevision/error.h"
 
-/* A tag word is (line number << 1) | dirty. Line numbers are below 2^61
- * (lines are at least 8 bytes), so no real tag ever equals TAG_INVALID,
- * and invalid ways sit at the LRU end of a set from the start, which makes
- * them the first victims without a separate valid bit. */
+/* A tag word is (line number << 1) | dirty in its low 48 bits (line numbers
+ * are taken modulo 2^47: guest addresses are 47-bit), and with track_cold a
+ * pending mark (bit 63) and the window it was set in (bits 48-61) for a line
+ * whose first sighting was counted as a cold miss: seen again in a later
+ * window, the line recurred (pve_cache_recurred). Bit 62 is always 0, so no
+ * real tag equals TAG_INVALID, and invalid ways sit at the LRU end of a set
+ * from the start, which makes them the first victims without a separate
+ * valid bit. */
 #define TAG_INVALID UINT64_MAX
-#define TAG_KEY(t) ((t) & ~(uint64_t)1)
+#define KEY_MASK ((((uint64_t)1 << 48) - 1) & ~(uint64_t)1)
+#define TAG_KEY(t) ((t) & KEY_MASK)
+#define TAG_PEND ((uint64_t)1 << 63)
+#define TAG_WSHIFT 48
+#define TAG_WMASK ((uint64_t)0x3fff)
 
 typedef struct level {
     uint64_t *tags;    /* nsets * assoc words, each set most-recent first */
@@ -25,15 +33,23 @@ typedef struct level {
 /* Last-level lines seen (track_cold): open addressing on line + 1, 0 = empty. */
 typedef struct lineset {
     uint64_t *keys;
+    uint32_t *meta; /* per key: LS_PEND | LS_RECUR | window of the first sighting (low 16 bits) */
     size_t cap, n; /* cap is a power of two */
     int failed;
 } lineset;
+#define LS_PEND (1u << 16)  /* first sighting counted as a cold miss (measured, not a first touch) */
+#define LS_RECUR (1u << 17) /* seen again in a later window */
 
 struct pve_cache {
     uint32_t nlevels;
     int counting;
     int track_cold;
     lineset seen;
+    uint64_t ncold;             /* cold accesses so far, counting or not */
+    uint64_t nfirst;            /* of those, first touches */
+    uint64_t npend, nrecur;     /* pending first sightings, and those that recurred */
+    uint32_t window;            /* windows opened (pve_cache_next_window) */
+    int last_cold, last_first;
     pve_cache_level_stats *cur; /* stats while counting, sink otherwise */
     level lv[PVE_CACHE_MAXLEVELS];
     pve_cache_level_stats stats[PVE_CACHE_MAXLEVELS];
@@ -164,6 +180,7 @@ void pve_cache_free(pve_cache *c)
     for (uint32_t i = 0; i < PVE_CACHE_MAXLEVELS; i++)
         free(c->lv[i].tags);
     free(c->seen.keys);
+    free(c->seen.meta);
     free(c);
 }
 
@@ -209,16 +226,20 @@ static size_t line_slot(uint64_t key, size_t cap)
     return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
 }
 
-/* @return 1 when @p line was not in the set (it is now). */
-static int lineset_add(lineset *s, uint64_t line)
+/* @return 1 when @p line was not in the set (it is now); *@p slot receives its index, or SIZE_MAX when it
+ * could not be remembered. */
+static int lineset_add(lineset *s, uint64_t line, size_t *slot)
 {
     uint64_t key = line + 1;
     size_t i;
+    *slot = SIZE_MAX;
     if ((s->n + 1) * 2 > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 1u << 16;
         uint64_t *k = s->failed ? NULL : calloc(cap, sizeof *k);
-        if (!k) {
+        uint32_t *m = k ? calloc(cap, sizeof *m) : NULL;
+        if (!k || !m) {
             /* Without room the line cannot be remembered; calling it seen keeps the counts conservative. */
+            free(k);
             s->failed = 1;
             return 0;
         }
@@ -228,20 +249,66 @@ static int lineset_add(lineset *s, uint64_t line)
                 while (k[i])
                     i = (i + 1) & (cap - 1);
                 k[i] = s->keys[j];
+                m[i] = s->meta[j];
             }
         free(s->keys);
+        free(s->meta);
         s->keys = k;
+        s->meta = m;
         s->cap = cap;
     }
     i = line_slot(key, s->cap);
     while (s->keys[i]) {
-        if (s->keys[i] == key)
+        if (s->keys[i] == key) {
+            *slot = i;
             return 0;
+        }
         i = (i + 1) & (s->cap - 1);
     }
     s->keys[i] = key;
+    s->meta[i] = 0;
     s->n++;
+    *slot = i;
     return 1;
+}
+
+/* A line pending since its cold first sighting is seen in window @p c->window: recurred if that is a later
+ * window (each line counts once). */
+static void recur(pve_cache *c, size_t slot)
+{
+    uint32_t *m = &c->seen.meta[slot];
+    if ((*m & LS_PEND) && !(*m & LS_RECUR) && (*m & 0xffff) != (c->window & 0xffff)) {
+        *m |= LS_RECUR;
+        c->nrecur++;
+    }
+}
+
+static __attribute__((noinline)) void pend_hit(pve_cache *c, uint64_t *t, uint32_t line_bits)
+{
+    if (((*t >> TAG_WSHIFT) & TAG_WMASK) == (c->window & TAG_WMASK))
+        return; /* the window of the first sighting */
+    uint64_t line = (TAG_KEY(*t) >> 1) << line_bits >> c->lv[c->nlevels - 1].line_bits;
+    const lineset *s = &c->seen;
+    *t &= ~(TAG_PEND | TAG_WMASK << TAG_WSHIFT);
+    if (!s->cap)
+        return;
+    size_t i = line_slot(line + 1, s->cap);
+    while (s->keys[i] && s->keys[i] != line + 1)
+        i = (i + 1) & (s->cap - 1);
+    if (s->keys[i])
+        recur(c, i);
+}
+
+void pve_cache_next_window(pve_cache *c)
+{
+    c->window++;
+}
+
+uint64_t pve_cache_recurred(const pve_cache *c, uint64_t *pending)
+{
+    if (pending)
+        *pending = c->npend;
+    return c->nrecur;
 }
 
 int pve_cache_cold_failed(const pve_cache *c)
@@ -249,23 +316,94 @@ int pve_cache_cold_failed(const pve_cache *c)
     return c->seen.failed;
 }
 
-/* A line that missed every level: cold if never seen before. */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void pve_cache_seen(const pve_cache *c, uint64_t *lines, uint64_t *pages)
+{
+    const lineset *s = &c->seen;
+    uint32_t lb = c->lv[c->nlevels - 1].line_bits;
+    *lines = s->n;
+    *pages = 0;
+    if (!s->n)
+        return;
+    uint64_t *pg = malloc(s->n * sizeof *pg);
+    if (!pg)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->keys[i])
+            pg[n++] = lb >= 12 ? (s->keys[i] - 1) << (lb - 12) : (s->keys[i] - 1) >> (12 - lb);
+    qsort(pg, n, sizeof *pg, cmp_u64);
+    uint64_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        distinct += !i || pg[i] != pg[i - 1];
+    free(pg);
+    *pages = distinct;
+}
+
+/* Mark the line of @p addr pending at every level (it was just filled: it is in its set) and in the
+ * lineset entry @p slot. */
+static void mark_pending(pve_cache *c, uint64_t addr, size_t slot)
+{
+    for (uint32_t k = 0; k < c->nlevels; k++) {
+        const level *l = &c->lv[k];
+        uint64_t block = addr >> l->line_bits;
+        uint64_t set = l->pow2 ? (block & l->set_mask) : (block % l->nsets);
+        uint64_t *t = l->tags + set * l->assoc, key = (block << 1) & KEY_MASK;
+        for (uint32_t i = 0; i < l->assoc; i++)
+            if (TAG_KEY(t[i]) == key) {
+                t[i] = (t[i] & ~(TAG_WMASK << TAG_WSHIFT)) | TAG_PEND |
+                       ((uint64_t)(c->window & TAG_WMASK) << TAG_WSHIFT);
+                break;
+            }
+    }
+    c->seen.meta[slot] = LS_PEND | (c->window & 0xffff);
+    c->npend++;
+}
+
+/* A line that missed every level: 0 seen before, 1 cold (never seen), 2 cold and touched for the first
+ * time in the run (first_touch). A line seen before but pending is checked for recurrence. */
 static int is_cold(pve_cache *c, uint64_t addr)
 {
-    return c->track_cold && lineset_add(&c->seen, addr >> c->lv[c->nlevels - 1].line_bits);
+    size_t slot;
+    if (!c->track_cold)
+        return 0;
+    int cold = lineset_add(&c->seen, addr >> c->lv[c->nlevels - 1].line_bits, &slot);
+    if (!cold) {
+        if (slot != SIZE_MAX)
+            recur(c, slot);
+        return 0;
+    }
+    c->ncold++;
+    if (c->cfg.first_touch && c->cfg.first_touch(c->cfg.first_touch_ctx, addr))
+        return 2;
+    if (c->counting && slot != SIZE_MAX)
+        mark_pending(c, addr, slot);
+    return 1;
+}
+
+int pve_cache_last_cold(const pve_cache *c)
+{
+    return c->last_cold;
 }
 
 /* Look line @p block up in @p l and make it the set's most recent.
  * @return 1 on a miss (the line is then filled, evicting the LRU way). */
-static inline int lookup(const level *l, uint64_t block, unsigned w, pve_cache_level_stats *st)
+static inline int lookup(pve_cache *c, const level *l, uint64_t block, unsigned w, pve_cache_level_stats *st)
 {
     uint64_t set = l->pow2 ? (block & l->set_mask) : (block % l->nsets);
     uint64_t *s = l->tags + set * l->assoc;
-    uint64_t key = block << 1;
+    uint64_t key = (block << 1) & KEY_MASK;
     uint64_t t;
     uint32_t i;
     if (TAG_KEY(s[0]) == key) {
         s[0] |= w;
+        if (__builtin_expect((int64_t)s[0] < 0, 0))
+            pend_hit(c, &s[0], l->line_bits);
         return 0;
     }
     for (i = 1; i < l->assoc; i++) {
@@ -274,6 +412,8 @@ static inline int lookup(const level *l, uint64_t block, unsigned w, pve_cache_l
             for (; i; i--)
                 s[i] = s[i - 1];
             s[0] = t | w;
+            if (__builtin_expect((int64_t)t < 0, 0))
+                pend_hit(c, &s[0], l->line_bits);
             return 0;
         }
     }
@@ -314,12 +454,15 @@ static unsigned access_lines(pve_cache *c, uint64_t first, uint64_t last, unsign
     for (uint64_t b = first;; b++) {
         uint64_t a = b << lb0;
         unsigned k = 0;
-        while (k < c->nlevels && lookup(&c->lv[k], a >> c->lv[k].line_bits, w, &st[k]))
+        while (k < c->nlevels && lookup(c, &c->lv[k], a >> c->lv[k].line_bits, w, &st[k]))
             k++;
         if (k > missed)
             missed = k;
-        if (k == c->nlevels && is_cold(c, a))
-            cold = 1;
+        if (k == c->nlevels) {
+            int ck = is_cold(c, a);
+            if (ck > cold)
+                cold = ck;
+        }
         if (b == last)
             break;
     }
@@ -328,8 +471,10 @@ static unsigned access_lines(pve_cache *c, uint64_t first, uint64_t last, unsign
         count_access(&st[k], w);
     for (unsigned k = 0; k < missed; k++) {
         count_miss(&st[k], w);
-        st[k].cold_misses += (unsigned)cold;
+        st[k].cold_misses += cold != 0;
+        st[k].first_misses += cold == 2;
     }
+    c->nfirst += cold == 2;
     return missed;
 }
 
@@ -348,26 +493,39 @@ unsigned pve_cache_access(pve_cache *c, uint64_t addr, uint32_t size, int is_wri
     if (__builtin_expect(first != last, 0))
         return access_lines(c, first, last, w);
     count_access(&st[0], w);
-    if (!lookup(l, first, w, &st[0]))
+    if (!lookup(c, l, first, w, &st[0]))
         return 0;
     count_miss(&st[0], w);
     for (k = 1; k < c->nlevels; k++) {
         l = &c->lv[k];
         count_access(&st[k], w);
-        if (!lookup(l, addr >> l->line_bits, w, &st[k]))
+        if (!lookup(c, l, addr >> l->line_bits, w, &st[k]))
             return k;
         count_miss(&st[k], w);
     }
-    if (is_cold(c, addr))
+    int cold = is_cold(c, addr);
+    if (cold) {
         for (k = 0; k < c->nlevels; k++)
             st[k].cold_misses++;
+        if (cold == 2) {
+            for (k = 0; k < c->nlevels; k++)
+                st[k].first_misses++;
+            c->nfirst++;
+        }
+    }
     return c->nlevels;
 }
 
 unsigned pve_cache_access_count(pve_cache *c, uint64_t addr, uint32_t size, int is_write, pve_cache_counts *b)
 {
+    uint64_t cold = c->ncold, first = c->nfirst;
     unsigned d = pve_cache_access(c, addr, size, is_write);
-    if (b && c->counting)
+    c->last_cold = c->ncold != cold;
+    c->last_first = c->nfirst != first;
+    if (b && c->counting) {
         pve_cache_count(b, d, is_write);
+        b->cold += (uint64_t)c->last_cold;
+        b->first += (uint64_t)c->last_first;
+    }
     return d;
 }

@@ -65,10 +65,16 @@ typedef struct pve_cache_config {
      *  the simulator was not looking; costs a hash probe per last-level
      *  miss and 8 bytes (or so) per distinct line. */
     int track_cold;
+    /** With track_cold, NULL or a test of whether a cold line is touched for the first time in the
+     *  run (its page was never touched before: the emulator asks the host's page residency), called
+     *  on cold misses only: such a miss is compulsory, whatever the history the simulator missed,
+     *  and counts in first_misses too. */
+    int (*first_touch)(void *ctx, uint64_t addr);
+    void *first_touch_ctx;
 } pve_cache_config;
 #define PVE_CACHE_CONFIG_VERSION 1
 /** An empty configuration; fill levels[] or call pve_cache_config_default(). */
-#define PVE_CACHE_CONFIG_INIT {PVE_CACHE_CONFIG_VERSION, 0, {{{0}, 0, 0, 0}}, 0}
+#define PVE_CACHE_CONFIG_INIT {PVE_CACHE_CONFIG_VERSION, 0, {{{0}, 0, 0, 0}}, 0, NULL, NULL}
 
 /**
  * The level used when the topology does not describe one: @p level is 1
@@ -98,6 +104,7 @@ typedef struct pve_cache_level_stats {
     uint64_t writebacks;   /**< dirty lines evicted from this level */
     uint64_t cold_misses;  /**< of the misses, those to a line never seen before (track_cold only;
                                 such an access misses every level, so all levels count it) */
+    uint64_t first_misses; /**< of the cold misses, first touches in the run (first_touch said so) */
 } pve_cache_level_stats;
 
 /**
@@ -110,6 +117,9 @@ typedef struct pve_cache_counts {
     uint64_t dr, dw;
     uint64_t mr[PVE_CACHE_MAXLEVELS];
     uint64_t mw[PVE_CACHE_MAXLEVELS];
+    uint64_t cold;   /**< of the accesses, misses to lines never seen before (track_cold only) */
+    uint64_t first;  /**< of those, first touches in the run (first_touch) */
+    uint64_t execs;  /**< executions of the unit while counting (kept by the caller: the emulator's block hook) */
 } pve_cache_counts;
 
 /** A simulator (opaque). */
@@ -169,11 +179,15 @@ static inline void pve_cache_count(pve_cache_counts *b, unsigned depth, int is_w
 
 /**
  * pve_cache_access() plus pve_cache_count() into @p b when counting is on
- * (@p b may be NULL). The one call a memory hook needs.
+ * (@p b may be NULL), and b->cold when the access was cold. The one call a
+ * memory hook needs.
  * @return as pve_cache_access().
  */
 unsigned pve_cache_access_count(pve_cache *c, uint64_t addr, uint32_t size, int is_write,
                                 pve_cache_counts *b);
+
+/** @return 1 when the last pve_cache_access() missed on a line never seen before (track_cold only). */
+int pve_cache_last_cold(const pve_cache *c);
 
 /** Copy the counters of every level into @p out[0 .. nlevels). */
 void pve_cache_get_stats(const pve_cache *c, pve_cache_level_stats *out);
@@ -189,6 +203,30 @@ void pve_cache_invalidate(pve_cache *c);
  * memory): from then on, misses to unknown lines are not classified cold.
  */
 int pve_cache_cold_failed(const pve_cache *c);
+
+/**
+ * What track_cold remembered: the distinct last-level lines the simulator
+ * has seen, and the distinct 4 KiB pages they lie in (their density tells
+ * how many lines of a touched page a program uses).
+ * @param lines receives the number of lines (0 without track_cold)
+ * @param pages receives the number of pages (0 when unknown: out of memory)
+ */
+void pve_cache_seen(const pve_cache *c, uint64_t *lines, uint64_t *pages);
+
+/** A new window of observation begins (sampled simulation: the memory hooks went on again). */
+void pve_cache_next_window(pve_cache *c);
+
+/**
+ * Recurrence of cold lines (track_cold): a cold miss counted while counting
+ * was on, and not a first touch, leaves its line pending; the line recurs
+ * when it is accessed again in a later window (pve_cache_next_window()).
+ * A recurring line belongs to a working set that outlives a window, so its
+ * first sighting was most likely a hit in a cache that holds that working
+ * set; a line that never recurs was streamed through.
+ * @param pending receives the number of pending first sightings (may be NULL)
+ * @return how many of them recurred.
+ */
+uint64_t pve_cache_recurred(const pve_cache *c, uint64_t *pending);
 
 #ifdef __cplusplus
 }

@@ -286,6 +286,7 @@ struct pv_emu {
      * block of the same thread went */
     pve_branch *bsim;           /* NULL: off */
     int bs_on;                  /* the block hook feeds the simulator now (sampled mode: inside a window) */
+    int hook_extra;             /* PVE_EXTRA_*: what the block hook does beyond counting (pve_blocks_extras) */
     int bs_counting;            /* the simulator counts now (measured part of a window, or always) */
     uint32_t bprev;             /* info index of the previous block of the running thread, PVE_NO_BLOCK */
     uint64_t bs_next;           /* sampled mode: icount at which the window phase changes next */
@@ -303,6 +304,8 @@ struct pv_emu {
     int mem_hooked;             /* the memory hook is installed */
     int want_mem_hook;          /* what the sampler asks for; applied between uc_emu_start calls */
     int hook_zombie;            /* the memory hook was deleted: stop once more to flush its translations */
+    uint64_t *born;             /* pages first touched since the memory hook went on (open addressing, page + 1) */
+    uint32_t nborn;
 
     /* fault details */
     uint64_t fault_addr;
@@ -367,10 +370,17 @@ void pve_blocks_retire(pv_emu *e, uint64_t lo, uint64_t hi);
 /* Fill the counts, totals and mixes of @p d; *row_of_info receives, per block info entry, its
  * row in d->counts or PV_NONE (malloc()ed: free it). */
 int pve_blocks_result(pv_emu *e, pv_dynamic *d, uint32_t **row_of_info);
+/* What the block hook does beyond counting (pv_emu.hook_extra), recomputed by pve_blocks_extras()
+ * whenever the branch simulation's window or the cache's counting changes. */
+enum { PVE_EXTRA_BRANCH = 1, PVE_EXTRA_CACHE = 2 };
+void pve_blocks_extras(pv_emu *e);
 /* Branch simulation: create the simulator for @p mode (pv_emu_branch_mode, resolved). */
 int pve_branch_setup(pv_emu *e, int mode);
 /* Fill d->branches and e->brows (per row of d->counts) from the simulation. */
 int pve_blocks_branch_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_info);
+/* Executions of every block info entry over the run (retired ones included); malloc()ed, NULL when
+ * out of memory. */
+uint64_t *pve_blocks_counts(pv_emu *e);
 /* Index into info of the block in slot @p s. */
 uint32_t pve_blocks_info_of(pv_emu *e, const pve_slot *s);
 

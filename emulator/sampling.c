@@ -71,6 +71,7 @@ static void close_window(pve_sampler *s, uint64_t now)
         w->misses[k] = st[k].read_misses + st[k].write_misses - s->at_start[k].read_misses -
                        s->at_start[k].write_misses;
         w->cold[k] = st[k].cold_misses - s->at_start[k].cold_misses;
+        w->first[k] = st[k].first_misses - s->at_start[k].first_misses;
     }
 }
 
@@ -79,6 +80,18 @@ static void open_window(pve_sampler *s, uint64_t now, uint64_t period)
     pve_cache_get_stats(s->cache, s->at_start);
     s->win_start = now;
     s->win_period = period;
+}
+
+/* splitmix64's finalizer (written step by step: prevision's own source analysis gives up on a product of
+ * an index and a 64-bit constant, whose symbolic coefficient overflows) */
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z ^= z >> 30;
+    z *= 0xbf58476d1ce4e5b9ull;
+    z ^= z >> 27;
+    z *= 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
 pve_sample_phase pve_sampler_advance_(pve_sampler *s, uint64_t now)
@@ -90,16 +103,26 @@ pve_sample_phase pve_sampler_advance_(pve_sampler *s, uint64_t now)
         p = PVE_SAMPLE_OFF;
         s->next = o->offset;
     } else {
-        uint64_t rel = now - o->offset, pos, base;
+        uint64_t rel = now - o->offset, pos, base, at = 0;
         k = rel / o->period;
         pos = rel % o->period;
         base = now - pos;
-        if (pos < o->warmup) {
+        if (o->jitter && k) {
+            /* the window starts at a pseudo-random place in its period (deterministic: a hash of the
+             * period's index): stratified sampling, which a program with a period of its own cannot
+             * alias with; the first period keeps its window at the start, so that a run shorter than
+             * a period has one */
+            at = mix64(k) % (o->period - o->warmup - o->measure + 1);
+        }
+        if (pos < at) {
+            p = PVE_SAMPLE_OFF;
+            s->next = base + at;
+        } else if (pos < at + o->warmup) {
             p = PVE_SAMPLE_WARMUP;
-            s->next = base + o->warmup;
-        } else if (pos < o->warmup + o->measure) {
+            s->next = base + at + o->warmup;
+        } else if (pos < at + o->warmup + o->measure) {
             p = PVE_SAMPLE_MEASURE;
-            s->next = base + o->warmup + o->measure;
+            s->next = base + at + o->warmup + o->measure;
         } else {
             p = PVE_SAMPLE_OFF;
             s->next = base + o->period;
@@ -114,14 +137,22 @@ pve_sample_phase pve_sampler_advance_(pve_sampler *s, uint64_t now)
     pve_cache_set_counting(s->cache, p == PVE_SAMPLE_MEASURE);
     if (pve_sample_hooks_on(p) != pve_sample_hooks_on(old))
         s->switches++;
+    if (pve_sample_hooks_on(p) && (!pve_sample_hooks_on(old) || k != s->win_period_seen)) {
+        /* a new window: what the simulator sees now is later than what it saw before */
+        pve_cache_next_window(s->cache);
+        s->win_period_seen = k;
+    }
     s->phase = p;
     return p;
 }
 
-int pve_sampler_finish(pve_sampler *s, uint64_t now, uint64_t footprint_bytes, pve_estimate *out)
+int pve_sampler_finish_aux(pve_sampler *s, uint64_t now, const pve_sample_aux *aux, pve_estimate *out)
 {
     int rc;
     pve_cache_config cfg = PVE_CACHE_CONFIG_INIT;
+    pve_sample_aux x = {0};
+    if (aux)
+        x = *aux;
     if (s->phase == PVE_SAMPLE_MEASURE)
         close_window(s, now);
     s->phase = PVE_SAMPLE_OFF;
@@ -130,7 +161,9 @@ int pve_sampler_finish(pve_sampler *s, uint64_t now, uint64_t footprint_bytes, p
     cfg.nlevels = pve_cache_nlevels(s->cache);
     for (uint32_t k = 0; k < cfg.nlevels; k++)
         cfg.levels[k] = *pve_cache_level(s->cache, k);
-    rc = pve_sample_estimate(s->w, s->nw, &cfg, now, footprint_bytes, out);
+    pve_cache_seen(s->cache, &x.lines_seen, &x.pages_seen);
+    x.recurred = pve_cache_recurred(s->cache, &x.pending);
+    rc = pve_sample_estimate_aux(s->w, s->nw, &cfg, now, &x, out);
     if (rc == PV_OK && s->failed)
         rc = pv_error_set(PV_ERR_NOMEM, "cache sampler: out of memory recording windows; the estimate uses "
                           "the %zu windows recorded", s->nw);
@@ -138,6 +171,13 @@ int pve_sampler_finish(pve_sampler *s, uint64_t now, uint64_t footprint_bytes, p
         rc = pv_error_set(PV_ERR_NOMEM, "cache sampler: out of memory remembering the lines seen; later misses "
                           "to unseen lines were taken as warm");
     return rc;
+}
+
+int pve_sampler_finish(pve_sampler *s, uint64_t now, uint64_t footprint_bytes, pve_estimate *out)
+{
+    pve_sample_aux x = {0};
+    x.footprint_bytes = footprint_bytes;
+    return pve_sampler_finish_aux(s, now, &x, out);
 }
 
 const pve_window *pve_sampler_windows(const pve_sampler *s, size_t *n)
@@ -164,14 +204,14 @@ double pve_t975(uint64_t df)
     return 1.96 + 2.5 / (double)df;
 }
 
-/* Per-window quantity of a level: accesses, or misses with cold ones weighed by q. */
+/* Per-window quantity of a level: accesses, or warm misses plus re-references seen cold weighed by q. */
 static double wval(const pve_window *w, uint32_t lvl, int what, double q)
 {
     switch (what) {
     case 0:
         return (double)w->accesses[lvl];
     default:
-        return (double)(w->misses[lvl] - w->cold[lvl]) + q * (double)w->cold[lvl];
+        return (double)(w->misses[lvl] - w->cold[lvl]) + q * (double)(w->cold[lvl] - w->first[lvl]);
     }
 }
 
@@ -206,9 +246,20 @@ static void ratio_total(const pve_window *w, size_t n, uint32_t lvl, int what, d
 int pve_sample_estimate(const pve_window *w, size_t n, const pve_cache_config *cfg, uint64_t total_units,
                         uint64_t footprint_bytes, pve_estimate *out)
 {
+    pve_sample_aux x = {0};
+    x.footprint_bytes = footprint_bytes;
+    return pve_sample_estimate_aux(w, n, cfg, total_units, &x, out);
+}
+
+int pve_sample_estimate_aux(const pve_window *w, size_t n, const pve_cache_config *cfg, uint64_t total_units,
+                            const pve_sample_aux *aux, pve_estimate *out)
+{
     uint64_t measured = 0;
-    double f, T = (double)total_units, ci;
+    double f, T = (double)total_units;
+    pve_sample_aux x = {0};
     int rc;
+    if (aux)
+        x = *aux;
     memset(out, 0, sizeof *out);
     if ((rc = pve_cache_config_check(cfg)))
         return rc;
@@ -217,30 +268,69 @@ int pve_sample_estimate(const pve_window *w, size_t n, const pve_cache_config *c
     if (measured > total_units)
         return pv_error_set(PV_ERR_INVALID, "cache sampler: the windows measured %llu units, more than the run's "
                             "%llu", (unsigned long long)measured, (unsigned long long)total_units);
+
     out->nlevels = cfg->nlevels;
     out->nwindows = n;
     out->total_units = total_units;
     out->measured_units = measured;
     f = total_units ? (double)measured / T : 0;
     out->fraction = f;
+    if (!n || !measured) {
+        for (uint32_t k = 0; k < cfg->nlevels; k++)
+            out->level[k].accesses_ci95 = out->level[k].misses_ci95 = out->level[k].miss_rate_ci95 = -1;
+        return PV_OK;
+    }
+    /* lines seen: at least the measured cold misses */
+    double cold0 = 0;
+    for (size_t i = 0; i < n; i++)
+        cold0 += (double)w[i].cold[cfg->nlevels - 1];
+    double seen = fmax((double)x.lines_seen, cold0);
+    double pages = fmax((double)x.footprint_bytes / 4096.0, (double)x.pages_seen);
+    double rho = x.pending ? (double)x.recurred / (double)x.pending : 0;
+    /* per-block extrapolation: the blocks measured cover block_units of the run, the rest gets the windows'
+     * overall rates */
+    double rest = x.blocks && x.block_units <= total_units ? T - (double)x.block_units : T;
+    uint32_t last_line = cfg->levels[cfg->nlevels - 1].line;
     for (uint32_t k = 0; k < cfg->nlevels; k++) {
         const pve_cache_level_config *lc = &cfg->levels[k];
         pve_level_estimate *e = &out->level[k];
-        double F = (double)footprint_bytes / lc->line, C = (double)(lc->size / lc->line);
-        double q = F > 0 ? f + (1 - f) * fmax(0, 1 - C / F) : 1;
-        double comp = (1 - q) * F;
-        double sy = 0, sa = 0, ss = 0, R;
+        double C = (double)(lc->size / lc->line);
+        double seen_k = seen * (double)last_line / (double)lc->line;
+        double F = seen_k + (1 - f) * fmax(0, pages * 4096.0 / (double)lc->line - seen_k);
+        double ws = fmax(1, seen_k * rho);
+        /* an unknown footprint (no pages): the streamed lines are taken not to fit */
+        double p_tr = F > C || pages <= 0 ? 1 : 0, p_rec = fmax(0, 1 - C / ws);
+        double q = (1 - rho) * p_tr + rho * p_rec;
+        double warm, acc, sy = 0, sa = 0, ss = 0, R, pend = 0, dummy;
+        for (size_t i = 0; i < n; i++)
+            pend += (double)(w[i].cold[k] - w[i].first[k]);
+        ratio_total(w, n, k, 1, 0, rest, f, &warm, &dummy);
+        ratio_total(w, n, k, 0, 0, rest, f, &acc, &dummy);
+        for (size_t b = 0; x.blocks && b < x.nblocks; b++) {
+            const pve_cache_counts *cc = x.blocks[b].cc;
+            if (!cc || !cc->execs)
+                continue;
+            double scale = (double)x.blocks[b].count / (double)cc->execs;
+            warm += scale * (double)(cc->mr[k] + cc->mw[k] - cc->cold);
+            acc += scale * (double)(cc->dr + cc->dw);
+        }
         e->cold_miss_prob = q;
-        ratio_total(w, n, k, 1, q, T, f, &e->misses, &e->misses_ci95);
-        e->misses += comp;
-        ratio_total(w, n, k, 1, 1, T, f, &e->misses_if_cold_missed, &ci);
-        ratio_total(w, n, k, 1, 0, T, f, &e->misses_if_cold_hit, &ci);
-        e->misses_if_cold_hit += F;
+        /* the interval: the windows' spread of warm + q * pending */
+        ratio_total(w, n, k, 1, q, T, f, &dummy, &e->misses_ci95);
+        /* pending lines are re-references touched while the simulator did not look: (1 - f) / f of them
+         * per measured one (none when everything was measured: then every cold line was a first touch,
+         * counted in F) */
+        double per = f > 0 ? (1 - f) / f : 0;
+        e->misses = warm + F + q * pend * per;
+        e->misses_if_cold_missed = warm + F + pend * per;
+        e->misses_if_cold_hit = warm + F;
         /* Every miss at one level is an access at the next: keep the estimates consistent. */
         if (k == 0)
-            ratio_total(w, n, k, 0, q, T, f, &e->accesses, &e->accesses_ci95);
+            ratio_total(w, n, k, 0, q, T, f, &dummy, &e->accesses_ci95), e->accesses = acc;
         else
             e->accesses = out->level[k - 1].misses, e->accesses_ci95 = out->level[k - 1].misses_ci95;
+        if (e->misses > e->accesses && e->accesses > 0)
+            e->misses = e->accesses;
         for (size_t i = 0; i < n; i++) {
             sy += wval(&w[i], k, 1, q);
             sa += (double)w[i].accesses[k];
@@ -260,6 +350,7 @@ int pve_sample_estimate(const pve_window *w, size_t n, const pve_cache_config *c
             e->miss_rate_ci95 = pve_t975(n - 1) * sqrt((1 - f) * ss / ((double)n * (double)(n - 1))) / abar;
         }
     }
+
     return PV_OK;
 }
 

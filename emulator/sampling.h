@@ -50,6 +50,8 @@ typedef struct pve_sampler_options {
     uint64_t warmup;  /**< W: warm-up units at the start of each window */
     uint64_t measure; /**< U: measured units after the warm-up; > 0, W + U <= P */
     uint64_t offset;  /**< the first window's warm-up starts at this count */
+    int jitter;       /**< 1: from the second period on, each window starts at a pseudo-random place
+                           in its period (deterministic), not at the period's start */
 } pve_sampler_options;
 #define PVE_SAMPLER_OPTIONS_VERSION 1
 /** Default schedule, in instructions: see docs/cache-simulation.md for why. */
@@ -58,7 +60,7 @@ typedef struct pve_sampler_options {
 #define PVE_SAMPLER_DEFAULT_MEASURE 200000u
 #define PVE_SAMPLER_OPTIONS_INIT                                                                       \
     {PVE_SAMPLER_OPTIONS_VERSION, PVE_SAMPLER_DEFAULT_PERIOD, PVE_SAMPLER_DEFAULT_WARMUP,              \
-     PVE_SAMPLER_DEFAULT_MEASURE, 0}
+     PVE_SAMPLER_DEFAULT_MEASURE, 0, 0}
 
 /** Counts of one measured window (differences of the cache's counters). */
 typedef struct pve_window {
@@ -67,6 +69,7 @@ typedef struct pve_window {
     uint64_t accesses[PVE_CACHE_MAXLEVELS];  /**< accesses per level (reads + writes) */
     uint64_t misses[PVE_CACHE_MAXLEVELS];    /**< misses per level */
     uint64_t cold[PVE_CACHE_MAXLEVELS];      /**< of the misses, cold ones (lines never seen before) */
+    uint64_t first[PVE_CACHE_MAXLEVELS];     /**< of the cold misses, first touches in the run */
 } pve_window;
 
 /** Whole-run estimate for one level. Confidence half-widths are < 0 when unknown (fewer than 2 windows). */
@@ -77,10 +80,9 @@ typedef struct pve_level_estimate {
     double misses_ci95;
     double miss_rate;       /**< misses / accesses at this level */
     double miss_rate_ci95;
-    double cold_miss_prob;  /**< q: the probability given to a cold miss of being a miss at this level */
-    double misses_if_cold_missed; /**< estimate with q = 1: every cold miss a miss (an upper bound) */
-    double misses_if_cold_hit;    /**< estimate with q = 0: cold misses hit, plus one compulsory miss per
-                                       footprint line (when the footprint is known) */
+    double cold_miss_prob;  /**< q: the probability given to a re-reference seen cold of being a miss here */
+    double misses_if_cold_missed; /**< estimate with q = 1: every re-reference seen cold a miss (an upper bound) */
+    double misses_if_cold_hit;    /**< estimate with q = 0: they all hit (a lower bound) */
 } pve_level_estimate;
 
 /** Whole-run estimate. */
@@ -108,6 +110,7 @@ typedef struct pve_sampler {
     pve_window *w;           /**< closed windows */
     size_t nw, capw;
     uint64_t switches;       /**< transitions between OFF and hooks-on phases */
+    uint64_t win_period_seen; /**< period index of the last window announced to the cache */
     int failed;              /**< a window could not be recorded (out of memory) */
 } pve_sampler;
 
@@ -174,46 +177,89 @@ const pve_window *pve_sampler_windows(const pve_sampler *s, size_t *n);
 /** @return how many times the hooks had to be switched on or off. */
 uint64_t pve_sampler_switches(const pve_sampler *s);
 
+/** A unit of attribution (a block) for the per-block extrapolation of pve_sample_estimate_aux(). */
+typedef struct pve_block_sample {
+    uint64_t count;             /**< executions over the whole run (exact: the block counts) */
+    const pve_cache_counts *cc; /**< its figures while counting; cc->execs executions were measured */
+} pve_block_sample;
+
+/** What the run knows besides the windows (pve_sample_estimate_aux()). Zero: nothing. */
+typedef struct pve_sample_aux {
+    uint64_t footprint_bytes;  /**< bytes of distinct data pages the run touched (the emulator: mincore) */
+    uint64_t lines_seen;       /**< distinct last-level lines the simulator saw (pve_cache_seen) */
+    uint64_t pages_seen;       /**< distinct pages of those lines */
+    uint64_t pending;          /**< measured cold misses that were not first touches (pve_cache_recurred) */
+    uint64_t recurred;         /**< of those, lines seen again in a later window */
+    const pve_block_sample *blocks; /**< NULL, or per-block figures for the per-block extrapolation */
+    size_t nblocks;
+    uint64_t block_units;      /**< instructions of the run executed by blocks with measured executions
+                                    (sum of count * instructions); 0 with no blocks */
+} pve_sample_aux;
+
 /**
- * Extrapolate measured windows to a run of @p total_units.
- *
- * Ratio estimators: for a per-window quantity y (accesses or misses at a
- * level), Y = T * sum(y_i) / sum(u_i) (T = total_units, u_i the window
- * lengths), with standard error
- *   SE(Y) = (T / mean(u)) * sqrt((1 - f) * s^2 / n),
- *   s^2 = sum((y_i - r u_i)^2) / (n - 1),  r = sum(y_i) / sum(u_i),
- * where f = sum(u_i) / T is the sampled fraction (finite-population
- * correction; f = 1 gives an exact figure). Confidence half-widths are
- * t(n-1, 0.975) * SE; with fewer than two windows they are -1 (unknown),
- * except when f = 1.
- *
- * Cold misses. A sampled simulator misses on a line it has never seen
- * (pve_window.cold), although the program may have touched that line while
- * the simulator was not looking, and a large cache would then hold it.
- * Counted as misses, such cold misses inflate the L2/L3 figures of any
- * program whose working set fits there. Given the run's data footprint F
- * (in lines of the level; @p footprint_bytes), a level of C lines counts a
- * cold miss as a miss with probability
- *   q = f + (1 - f) * max(0, 1 - C / F)
- * (a line of an F-line working set survives in a C-line cache with
- * probability C/F under independent references; everything seen when
- * f = 1), and adds the compulsory misses the program must take anyway,
- * (1 - q) * F, which the windows' cold misses, now mostly counted as hits,
- * no longer carry. So misses = T * sum(warm_i + q cold_i) / sum(u_i) +
- * (1 - q) F, and with an unknown footprint (0) q = 1. The miss rate is
- * misses / accesses, with the interval of sum(warm_i + q cold_i) /
- * sum(a_i): SE(R) = sqrt((1 - f) sum((y_i - R a_i)^2) / (n (n - 1))) /
- * mean(a).
- *
- * @param w               windows (may be NULL when @p n is 0)
- * @param cfg             the simulated geometry (levels, sizes, lines)
- * @param footprint_bytes the run's data footprint in bytes, 0 when unknown
- * @param out             filled; with no windows everything is 0 and the CIs -1
- * @return PV_OK or PV_ERR_INVALID (bad configuration, or windows longer in
- *         all than @p total_units).
+ * Extrapolate measured windows to a run of @p total_units
+ * (pve_sample_estimate_aux() without per-block figures or recurrence).
  */
 int pve_sample_estimate(const pve_window *w, size_t n, const pve_cache_config *cfg, uint64_t total_units,
                         uint64_t footprint_bytes, pve_estimate *out);
+
+/**
+ * Extrapolate measured windows to a run of @p total_units (f = measured / total).
+ *
+ * The misses of a level of C lines are three parts (docs/cache-simulation.md
+ * has the measurements behind this model):
+ *
+ *  - Warm misses, to lines the simulator had seen before: a ratio estimator.
+ *    With per-block figures, post-stratified by block: block b contributes
+ *    count_b * (misses_b - cold_b) / measured_executions_b, which the exact
+ *    block counts weigh by what the whole run executed, not by what the
+ *    windows happened to see (programs change phase); the instructions of
+ *    blocks never measured get the windows' overall rate. Without blocks:
+ *    T * sum(warm_i) / sum(u_i).
+ *  - Compulsory misses: every line the run touched misses once. The
+ *    footprint F (lines) lies between the lines seen and the pages touched
+ *    times lines per page (pages: the larger of @p footprint_bytes and the
+ *    pages of the lines seen): F = seen + (1 - f) * (pages * lines - seen),
+ *    exact when everything was measured. Measured cold misses that were a
+ *    first touch (pve_window.first) are among them and are not extrapolated.
+ *  - Re-references the simulator saw cold (the line was touched before, while
+ *    it was not looking): pending = cold - first per window, extrapolated by
+ *    (1 - f) / f (the unobserved share of the run per observed unit: none
+ *    when everything was measured) and weighed by the probability that they
+ *    missed. A fraction rho of
+ *    pending lines recurred in a later window (aux->recurred / aux->pending):
+ *    they belong to a working set of WS = seen * rho lines, and miss with
+ *    probability max(0, 1 - C / WS) (independent references over the
+ *    working set); the others were streamed through, touched long before,
+ *    and miss when F > C, hit when the footprint fits (with an unknown
+ *    footprint, no pages, they miss).
+ *
+ * Accesses of the first level are extrapolated like warm misses (per block
+ * when given); a lower level's accesses are the level above's misses. The
+ * 95% half-widths come from the windows' spread of the per-window quantity
+ * warm_i + q * pending_i (q the weight above) around the ratio estimate:
+ *   SE(Y) = (T / mean(u)) * sqrt((1 - f) * s^2 / n), s^2 the variance of
+ *   the residuals y_i - r u_i, half-width t(n-1, 0.975) * SE,
+ * and for the miss rate SE(R) = sqrt((1 - f) sum((y_i - R a_i)^2) /
+ * (n (n - 1))) / mean(a); -1 when unknown (fewer than two windows).
+ *
+ * @param w     windows (may be NULL when @p n is 0)
+ * @param cfg   the simulated geometry (levels, sizes, lines)
+ * @param aux   what else the run knows (NULL: nothing)
+ * @param out   filled; with no windows everything is 0 and the CIs -1
+ * @return PV_OK or PV_ERR_INVALID (bad configuration, or windows longer in
+ *         all than @p total_units).
+ */
+int pve_sample_estimate_aux(const pve_window *w, size_t n, const pve_cache_config *cfg, uint64_t total_units,
+                            const pve_sample_aux *aux, pve_estimate *out);
+
+/**
+ * pve_sampler_finish() with per-block figures and the cache's own record of
+ * lines seen and recurrences (aux->lines_seen, pages_seen, pending and
+ * recurred are filled from the sampler's cache; the caller gives the
+ * footprint and the blocks).
+ */
+int pve_sampler_finish_aux(pve_sampler *s, uint64_t now, const pve_sample_aux *aux, pve_estimate *out);
 
 /**
  * The profile's per-level cache statistics (pv_dynamic.caches).

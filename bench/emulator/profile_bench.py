@@ -10,14 +10,16 @@ Debian program, compressing a generated file), in rounds that alternate the
 variants so that load from other jobs on the machine falls on all of them:
 
   native       the program itself (median of --native-reps runs per round)
-  count        prevision profile --cache=off      (exact block counting)
-  sampled      prevision profile --cache=sampled  (SMARTS-style windows)
-  full         prevision profile --cache=full     (every access simulated)
+  count        prevision profile --cache=off --branch-sim=off (exact block counting)
+  default      prevision profile (as shipped: counting and the sampled branch simulation)
+  sampled      prevision profile --cache=sampled --branch-sim=off (SMARTS-style windows)
+  full         prevision profile --cache=full --branch-sim=off    (every access simulated)
   callgrind    valgrind --tool=callgrind
   cachegrind   valgrind --tool=cachegrind --cache-sim=yes, with D1 and LL set
                to the L1d and last level prevision simulated
 
-and reports the median times; callgrind's time over counting (goal: >= 10x);
+and reports the median CPU times (user + system of the child: the machine is
+shared, and waiting for a core is not the program's cost); callgrind's time over counting (goal: >= 10x);
 sampled and full over counting (goal for sampled: <= 3x); per-level miss
 rates of sampled vs full simulation (goal: within a few percent) and the D1
 and LL (global: misses per data access) rates of both vs cachegrind; and
@@ -31,7 +33,7 @@ and reads the profile's dynamic section (target_insns, cache[]). Prints
 Markdown tables on stdout (docs/benchmarks.md format); --json keeps the raw
 figures.
 """
-import argparse, json, os, shlex, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, shlex, shutil, statistics, subprocess, sys, tempfile
 
 WORKLOADS = [
     ("qsort", ["2000000"]),
@@ -48,12 +50,15 @@ def die(msg):
 
 
 def timed(cmd, stdout=subprocess.DEVNULL, check=True):
-    t = time.monotonic()
-    r = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, text=True)
-    dt = time.monotonic() - t
-    if check and r.returncode != 0:
-        die(f"{shlex.join(cmd)} failed ({r.returncode}): {r.stderr.strip()[-400:]}")
-    return dt
+    """@return the user + system CPU seconds of @p cmd and its children (valgrind's helper threads included)."""
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=stdout, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if check and p.returncode != 0:
+            err.seek(0)
+            die(f"{shlex.join(cmd)} failed ({p.returncode}): {err.read().decode(errors='replace').strip()[-400:]}")
+    return ru.ru_utime + ru.ru_stime
 
 
 def need_profile_command(prevision):
@@ -140,11 +145,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--native-reps", type=int, default=5)
     ap.add_argument("--only", help="comma-separated workload names (gzip included)")
-    ap.add_argument("--gzip-mib", type=int, default=32)
+    ap.add_argument("--gzip-mib", type=int, default=8)
     ap.add_argument("--json", help="write the raw figures here")
     a = ap.parse_args()
     has_cache = need_profile_command(a.prevision)
-    modes = (("count", "off"), ("sampled", "sampled"), ("full", "full")) if has_cache else (("count", None),)
+    off = ["--branch-sim=off"] if has_cache else []
+    modes = ((("count", ["--cache=off"] + off), ("default", []), ("sampled", ["--cache=sampled"] + off),
+              ("full", ["--cache=full"] + off)) if has_cache else (("count", []),))
     for tool in ("valgrind", "gzip"):
         if not shutil.which(tool):
             die(f"{tool} not found")
@@ -162,14 +169,14 @@ def main():
     for name, prog, args, allow in work:
         if not os.access(prog, os.X_OK):
             die(f"{prog} missing: build the samples first")
-        t = {k: [] for k in ("native", "count", "sampled", "full", "callgrind", "cachegrind")}
-        out = {k: os.path.join(tmp, f"{name}-{k}.json") for k in ("count", "sampled", "full")}
+        t = {k: [] for k in ("native", "count", "default", "sampled", "full", "callgrind", "cachegrind")}
+        out = {k: os.path.join(tmp, f"{name}-{k}.json") for k in ("count", "default", "sampled", "full")}
         cg_out = os.path.join(tmp, f"{name}.callgrind")
         cgc_out = os.path.join(tmp, f"{name}.cachegrind")
         for rnd in range(a.rounds):
             t["native"].append(statistics.median(timed([prog] + args) for _ in range(a.native_reps)))
-            for mode, cache in modes:
-                t[mode].append(timed([a.prevision, "-q", "profile"] + ([f"--cache={cache}"] if cache else []) +
+            for mode, flags in modes:
+                t[mode].append(timed([a.prevision, "-q", "profile"] + flags +
                                      ["-o", out[mode]] + allow + ["--", prog] + args))
             t["callgrind"].append(timed(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg_out}", prog]
                                         + args))
@@ -195,6 +202,7 @@ def main():
             cgs = cachegrind_summary(cgc_out)
             results[name].update({
                 "cache_sampled": dyn(out["sampled"])["cache"], "cache_full": dyn(out["full"])["cache"],
+                "branches": dyn(out["default"]).get("branches"),
                 "cachegrind": {"refs": cgs["Dr"] + cgs["Dw"], "d1_misses": cgs["D1mr"] + cgs["D1mw"],
                                "ll_misses": cgs["DLmr"] + cgs["DLmw"]}})
     shutil.rmtree(tmp, ignore_errors=True)
@@ -211,22 +219,26 @@ def main():
                   f"{m['callgrind']:.2f} s | {m['count'] / m['native']:.1f}x | {m['callgrind'] / m['count']:.1f}x |")
         insn_table(results)
         return
-    print("| workload | native | count | sampled | full | callgrind | cachegrind | callgrind / count | "
-          "sampled / count | full / count |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| workload | instructions | native | count | default | sampled | full | callgrind | cachegrind | "
+          "count / native | callgrind / count | default / count | sampled / count | full / count |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, r in results.items():
         m = r["times"]
-        print(f"| {name} | {m['native']:.3f} s | {m['count']:.2f} s | {m['sampled']:.2f} s | {m['full']:.2f} s | "
-              f"{m['callgrind']:.2f} s | {m['cachegrind']:.2f} s | {m['callgrind'] / m['count']:.1f}x | "
-              f"{m['sampled'] / m['count']:.2f}x | {m['full'] / m['count']:.2f}x |")
-    print("\n| workload | level | full miss rate | sampled miss rate | sampled misses vs full |")
-    print("| --- | --- | --- | --- | --- |")
+        print(f"| {name} | {r['insns'] / 1e6:.0f}M | {m['native']:.3f} s | {m['count']:.2f} s | {m['default']:.2f} s | "
+              f"{m['sampled']:.2f} s | {m['full']:.2f} s | {m['callgrind']:.2f} s | {m['cachegrind']:.2f} s | "
+              f"{m['count'] / m['native']:.1f}x | {m['callgrind'] / m['count']:.1f}x | "
+              f"{m['default'] / m['count']:.2f}x | {m['sampled'] / m['count']:.2f}x | {m['full'] / m['count']:.2f}x |")
+    print("\n| workload | level | accesses (full) | full miss rate | sampled miss rate | rate difference | "
+          "sampled misses vs full |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, r in results.items():
         for s, f in zip(r["cache_sampled"], r["cache_full"]):
             fr = f["misses"] / f["accesses"] if f["accesses"] else 0
             sr = s["misses"] / s["accesses"] if s["accesses"] else 0
             err = (s["misses"] - f["misses"]) / f["misses"] * 100 if f["misses"] else 0
-            print(f"| {name} | {f['level']} | {fr:.4f} | {sr:.4f} | {err:+.1f}% |")
+            rel = (sr - fr) / fr * 100 if fr else 0
+            print(f"| {name} | {f['level']} | {f['accesses']:,} | {fr:.4f} | {sr:.4f} | {sr - fr:+.4f} ({rel:+.1f}%) | "
+                  f"{err:+.1f}% |")
     print("\n| workload | D1 miss rate: full / sampled / cachegrind | LL misses per data access: full / sampled / "
           "cachegrind |")
     print("| --- | --- | --- |")

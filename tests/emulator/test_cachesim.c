@@ -331,6 +331,73 @@ static void cold_misses(void **state)
     pve_cache_free(c);
 }
 
+static int below_1m(void *ctx, uint64_t addr)
+{
+    (*(int *)ctx)++;
+    return addr < 0x100000;
+}
+
+/* First touches (the first_touch callback) and recurrence of cold lines across windows; the lines and
+ * pages seen. */
+static void first_touch_and_recurrence(void **state)
+{
+    (void)state;
+    int calls = 0;
+    uint64_t pend, lines, pages;
+    pve_cache_config cfg = PVE_CACHE_CONFIG_INIT;
+    level_set(&cfg, 0, "L1d", 1024, 64, 2);
+    level_set(&cfg, 1, "L2", 4096, 64, 4);
+    cfg.track_cold = 1;
+    cfg.first_touch = below_1m;
+    cfg.first_touch_ctx = &calls;
+    pve_cache *c = make(&cfg);
+    pve_cache_counts b = {0};
+    /* a first touch: cold and first, not pending */
+    pve_cache_access_count(c, 0x1000, 8, 0, &b);
+    assert_int_equal(stats_of(c, 1).cold_misses, 1);
+    assert_int_equal(stats_of(c, 1).first_misses, 1);
+    assert_int_equal(b.cold, 1);
+    assert_int_equal(b.first, 1);
+    assert_int_equal(pve_cache_recurred(c, &pend), 0);
+    assert_int_equal(pend, 0);
+    /* a re-reference seen cold: pending; the callback runs only for cold lines */
+    pve_cache_access_count(c, 0x200000, 8, 0, &b);
+    pve_cache_access_count(c, 0x200000, 8, 0, &b);
+    assert_int_equal(calls, 2);
+    assert_int_equal(stats_of(c, 1).first_misses, 1);
+    assert_int_equal(b.cold, 2);
+    assert_int_equal(pve_cache_recurred(c, &pend), 0);
+    assert_int_equal(pend, 1);
+    /* seen again in the same window: not a recurrence; in a later one (an L1 hit): once */
+    pve_cache_access(c, 0x200000, 8, 1);
+    assert_int_equal(pve_cache_recurred(c, NULL), 0);
+    pve_cache_next_window(c);
+    assert_int_equal(pve_cache_access(c, 0x200000, 8, 0), 0);
+    assert_int_equal(pve_cache_recurred(c, NULL), 1);
+    pve_cache_access(c, 0x200000, 8, 0);
+    assert_int_equal(pve_cache_recurred(c, NULL), 1);
+    /* a pending line evicted from every level, back in a later window: recurs through the lines seen */
+    pve_cache_access(c, 0x300000, 8, 0);
+    assert_int_equal(pve_cache_recurred(c, &pend), 1);
+    assert_int_equal(pend, 2);
+    for (uint64_t a = 0; a < 128; a++)
+        pve_cache_access(c, 0x400000 + a * 64, 8, 0);
+    pve_cache_next_window(c);
+    assert_int_equal(pve_cache_access(c, 0x300000, 8, 0), 2);
+    assert_int_equal(pve_cache_recurred(c, NULL), 2);
+    /* warm-up (counting off): cold lines are not pending */
+    pve_cache_set_counting(c, 0);
+    pve_cache_access(c, 0x500000, 8, 0);
+    pve_cache_set_counting(c, 1);
+    pve_cache_recurred(c, &pend);
+    assert_int_equal(pend, 2 + 128);
+    /* lines and pages seen: 0x1000, 0x200000, 0x300000, 0x500000, and 128 lines over 2 pages */
+    pve_cache_seen(c, &lines, &pages);
+    assert_int_equal(lines, 4 + 128);
+    assert_int_equal(pages, 4 + 2);
+    pve_cache_free(c);
+}
+
 static void bad_configs(void **state)
 {
     (void)state;
@@ -569,6 +636,7 @@ int main(void)
         cmocka_unit_test(non_power_of_two),
         cmocka_unit_test(counting_switch),
         cmocka_unit_test(cold_misses),
+        cmocka_unit_test(first_touch_and_recurrence),
         cmocka_unit_test(bad_configs),
         cmocka_unit_test(random_traces_match_reference),
     };

@@ -82,6 +82,42 @@ static void schedule_unit_steps(void **state)
 
 /* Block-sized steps: transitions happen at the first step at or after each
  * boundary, and windows have the lengths the steps give them. */
+/* Jitter: from the second period on, each window starts at its own place in its period, the same in every
+ * run, and has the same lengths. */
+static void schedule_jitter(void **state)
+{
+    (void)state;
+    uint64_t starts[2][10];
+    for (int run = 0; run < 2; run++) {
+        pve_cache *c = small_cache();
+        pve_sampler_options o = PVE_SAMPLER_OPTIONS_INIT;
+        o.period = 1000, o.warmup = 100, o.measure = 50, o.jitter = 1;
+        pve_sampler *s = NULL;
+        assert_int_equal(pve_sampler_new(&s, &o, c), PV_OK);
+        uint64_t on = 0;
+        for (uint64_t t = 0; t < 10000; t++)
+            on += pve_sample_hooks_on(pve_sampler_step(s, t));
+        assert_int_equal(on, 10 * 150);
+        size_t n;
+        const pve_window *w = pve_sampler_windows(s, &n);
+        assert_int_equal(n, 10);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(w[i].units, 50);
+            assert_true(w[i].start >= 1000 * i + 100 && w[i].start + 50 <= 1000 * (i + 1));
+            starts[run][i] = w[i].start;
+        }
+        assert_int_equal(starts[run][0], 100); /* the first period's window opens the run */
+        pve_sampler_free(s);
+        pve_cache_free(c);
+    }
+    int moved = 0;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(starts[0][i], starts[1][i]);
+        moved += starts[0][i] % 1000 != 100;
+    }
+    assert_true(moved >= 5);
+}
+
 static void schedule_block_steps(void **state)
 {
     (void)state;
@@ -302,52 +338,104 @@ static void extrapolation_math(void **state)
     assert_int_equal(pve_sample_estimate(v, 2, &cfg, 1000, 0, &e), PV_ERR_INVALID);
 }
 
-/* Cold misses weighed by the footprint. Four windows of 100 units in a run
- * of 10000 (f = 0.04), each with 10 L2 misses of which 8 cold. L2 holds
- * C = 16384 lines. */
+/* The cold-miss model (pve_sample_estimate_aux). Four windows of 100 units
+ * in a run of 10000 (f = 0.04), each with 100000 L1 accesses and 50 misses,
+ * 50 L2 accesses and 10 misses, 8 of them cold (never seen lines, which
+ * miss everywhere). L1 holds 768 lines, L2 16384. Warm misses: L1 42 per
+ * window -> 42 * 4 / 0.04 = 4200, L2 2 -> 200; pending (cold, not first
+ * touches) 32, extrapolated by (1 - f) / f = 24 -> 768. */
 static void cold_misses_weighed(void **state)
 {
     (void)state;
     pve_cache_config cfg = two_levels();
     pve_window w[4];
     pve_estimate e;
+    pve_sample_aux aux = {0};
     memset(w, 0, sizeof w);
     for (int i = 0; i < 4; i++) {
         w[i].units = 100;
-        w[i].accesses[0] = 1000, w[i].misses[0] = 50, w[i].cold[0] = 8;
+        w[i].accesses[0] = 100000, w[i].misses[0] = 50, w[i].cold[0] = 8;
         w[i].accesses[1] = 50, w[i].misses[1] = 10, w[i].cold[1] = 8;
     }
-    /* Unknown footprint: cold misses are misses (q = 1). */
+    /* Unknown footprint: the lines seen are the 32 cold ones (F = 32), and pending lines miss (q = 1). */
     assert_int_equal(pve_sample_estimate(w, 4, &cfg, 10000, 0, &e), PV_OK);
     NEAR(e.level[1].cold_miss_prob, 1);
-    NEAR(e.level[1].misses, 1000);
-    NEAR(e.level[1].misses_if_cold_missed, 1000);
-    NEAR(e.level[1].misses_if_cold_hit, 200);
-    NEAR(e.level[1].accesses, 5000);
-    NEAR(e.level[1].miss_rate, 0.2);
-    /* A 512 KiB footprint (8192 lines) fits L2: q = f = 0.04, warm 2 + 0.32 per
-     * window -> 232, plus 0.96 * 8192 compulsory misses. */
-    assert_int_equal(pve_sample_estimate(w, 4, &cfg, 10000, 512 << 10, &e), PV_OK);
-    NEAR(e.level[1].cold_miss_prob, 0.04);
-    NEAR(e.level[1].misses, 232 + 0.96 * 8192);
-    NEAR(e.level[1].misses_if_cold_missed, 1000);
-    NEAR(e.level[1].misses_if_cold_hit, 200 + 8192);
-    /* ... but not L1 (768 lines): q = 0.04 + 0.96 * (1 - 768/8192) = 0.91. */
-    double q0 = 0.04 + 0.96 * (1 - 768.0 / 8192);
-    NEAR(e.level[0].cold_miss_prob, q0);
-    NEAR(e.level[0].misses, 10000 * (42 + q0 * 8) / 100 + (1 - q0) * 8192);
-    /* L2's accesses are L1's misses, and the rate their ratio. */
+    NEAR(e.level[0].misses, 4200 + 32 + 768);
+    NEAR(e.level[1].misses, 200 + 32 + 768);
+    NEAR(e.level[1].misses_if_cold_missed, 200 + 32 + 768);
+    NEAR(e.level[1].misses_if_cold_hit, 200 + 32);
+    NEAR(e.level[0].accesses, 10000000);
     NEAR(e.level[1].accesses, e.level[0].misses);
-    NEAR(e.level[1].miss_rate, (232 + 0.96 * 8192) / e.level[0].misses);
-    /* 64 MiB (2^20 lines) does not fit: q = 0.04 + 0.96 * (1 - 1/64). */
+    NEAR(e.level[1].miss_rate, 1000.0 / 5000);
+    /* A 512 KiB footprint (128 pages, 8192 lines): F = 32 + 0.96 * (8192 - 32). It fits L2: the streamed
+     * lines hit there (q = 0), not in L1 (q = 1). */
+    double F = 32 + 0.96 * (8192 - 32);
+    assert_int_equal(pve_sample_estimate(w, 4, &cfg, 10000, 512 << 10, &e), PV_OK);
+    NEAR(e.level[1].cold_miss_prob, 0);
+    NEAR(e.level[1].misses, 200 + F);
+    NEAR(e.level[1].misses_if_cold_missed, 200 + F + 768);
+    NEAR(e.level[1].misses_if_cold_hit, 200 + F);
+    NEAR(e.level[0].cold_miss_prob, 1);
+    NEAR(e.level[0].misses, 4200 + F + 768);
+    NEAR(e.level[1].miss_rate, (200 + F) / (4200 + F + 768));
+    /* 64 MiB (2^20 lines) fits neither. */
+    F = 32 + 0.96 * (1048576 - 32);
     assert_int_equal(pve_sample_estimate(w, 4, &cfg, 10000, 64u << 20, &e), PV_OK);
-    double q = 0.04 + 0.96 * (1 - 1.0 / 64);
-    NEAR(e.level[1].cold_miss_prob, q);
-    NEAR(e.level[1].misses, 10000 * 4 * (2 + q * 8) / 400 + (1 - q) * 1048576);
-    /* Everything measured: cold misses are real first touches (q = 1). */
-    assert_int_equal(pve_sample_estimate(w, 4, &cfg, 400, 512 << 10, &e), PV_OK);
     NEAR(e.level[1].cold_miss_prob, 1);
+    NEAR(e.level[1].misses, 200 + F + 768);
+    /* Half of the pending lines recurred in a later window: a working set of 4096 * 0.5 = 2048 lines
+     * (4096 lines seen), which fits L2 (those hit: q = 0.5 * 1 + 0.5 * 0) but not L1 (q = 0.5 + 0.5 *
+     * (1 - 768 / 2048)). */
+    aux.footprint_bytes = 64u << 20;
+    aux.lines_seen = 4096;
+    aux.pending = 32;
+    aux.recurred = 16;
+    F = 4096 + 0.96 * (1048576 - 4096);
+    assert_int_equal(pve_sample_estimate_aux(w, 4, &cfg, 10000, &aux, &e), PV_OK);
+    NEAR(e.level[1].cold_miss_prob, 0.5);
+    NEAR(e.level[1].misses, 200 + F + 0.5 * 768);
+    NEAR(e.level[0].cold_miss_prob, 0.5 + 0.5 * (1 - 768.0 / 2048));
+    /* Cold misses that were first touches are compulsory: in F, not extrapolated. */
+    for (int i = 0; i < 4; i++)
+        w[i].first[0] = w[i].first[1] = 8;
+    assert_int_equal(pve_sample_estimate_aux(w, 4, &cfg, 10000, &aux, &e), PV_OK);
+    NEAR(e.level[1].misses, 200 + F);
+    NEAR(e.level[0].misses, 4200 + F);
+    /* Everything measured: exact (every cold line was a first touch; F is the lines seen). */
+    for (int i = 0; i < 4; i++)
+        w[i].first[0] = w[i].first[1] = 0;
+    assert_int_equal(pve_sample_estimate(w, 4, &cfg, 400, 512 << 10, &e), PV_OK);
     NEAR(e.level[1].misses, 40);
+    NEAR(e.level[0].misses, 200);
+}
+
+/* Per-block extrapolation: each measured block is weighed by its whole-run executions. Two blocks: A
+ * measured 10 times with 20 accesses and 4 L1 misses (ran 1000 times), B measured 10 times with 10 accesses
+ * and 1 miss (ran 9000 times); they cover the run (block_units = T). */
+static void per_block_extrapolation(void **state)
+{
+    (void)state;
+    pve_cache_config cfg = two_levels();
+    pve_window w[2];
+    pve_estimate e;
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < 2; i++) {
+        w[i].units = 100;
+        w[i].accesses[0] = 15, w[i].misses[0] = 2;
+        w[i].accesses[1] = 2, w[i].misses[1] = 1;
+    }
+    pve_cache_counts a = {.dr = 20, .mr = {4, 2}, .execs = 10}, b = {.dr = 10, .mr = {1, 0}, .execs = 10};
+    pve_block_sample bs[2] = {{1000, &a}, {9000, &b}};
+    pve_sample_aux aux = {0};
+    aux.footprint_bytes = 4096;
+    aux.blocks = bs;
+    aux.nblocks = 2;
+    aux.block_units = 100000;
+    assert_int_equal(pve_sample_estimate_aux(w, 2, &cfg, 100000, &aux, &e), PV_OK);
+    NEAR(e.level[0].accesses, 1000 * 2 + 9000 * 1);
+    /* plus F: one page, no line seen, f = 0.002: 0.998 * 64 */
+    NEAR(e.level[0].misses, 1000 * 0.4 + 9000 * 0.1 + 0.998 * 64);
+    NEAR(e.level[1].misses, 1000 * 0.2 + 0.998 * 64);
 }
 
 static void profile_figures(void **state)
@@ -412,7 +500,9 @@ int main(void)
         cmocka_unit_test(bad_options),
         cmocka_unit_test(windows_count_measured_accesses),
         cmocka_unit_test(extrapolation_math),
+        cmocka_unit_test(schedule_jitter),
         cmocka_unit_test(cold_misses_weighed),
+        cmocka_unit_test(per_block_extrapolation),
         cmocka_unit_test(profile_figures),
         cmocka_unit_test(t_quantiles),
     };
