@@ -7,7 +7,8 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: prevision analyze [--uarch NAME] [-o PROFILE] [--json] [-j N] [--no-lines] BINARY\n"
+    "usage: prevision analyze [--uarch NAME | --machine MACHINE.json] [-o PROFILE] [--json]\n"
+    "                         [-j N] [--no-lines] BINARY\n"
     "       prevision analyze --source ...   (source facts; see 'prevision analyze --source --help')\n"
     "\n"
     "Reads an x86-64 ELF executable, PIE, shared library or static binary and\n"
@@ -19,6 +20,10 @@ static const char usage[] =
     "\n"
     "  --uarch NAME   cost tables for the cycle estimates: zen4, zen5, skylake\n"
     "                 (default: the one closest to this host's CPU)\n"
+    "  --machine FILE the cost table of the machine FILE describes ('prevision\n"
+    "                 calibrate -o FILE'): its microarchitecture's table with the\n"
+    "                 calibrated per-class latencies and throughputs, load and\n"
+    "                 store figures; recorded as 'NAME+calibrated'\n"
     "  -o PROFILE     write the profile JSON to PROFILE (atomically)\n"
     "  --json         print the profile JSON on stdout instead of the summary\n"
     "  --compact      JSON without indentation (smaller, for large binaries)\n"
@@ -203,7 +208,7 @@ int cmd_analyze(int argc, char **argv)
         if (!strcmp(argv[i], "--source"))
             return pv_cli_analyze_source(argc, argv);
     }
-    const char *out_path = NULL, *binary = NULL, *uarch_name = NULL;
+    const char *out_path = NULL, *binary = NULL, *uarch_name = NULL, *machine_path = NULL;
     int json = 0, compact = 0, no_lines = 0, top = 5;
     int threads = 0;
     for (int i = 1; i < argc; i++) {
@@ -218,7 +223,7 @@ int cmd_analyze(int argc, char **argv)
             compact = 1;
         else if (!strcmp(a, "--no-lines"))
             no_lines = 1;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--uarch") || !strcmp(a, "-j") || !strcmp(a, "--top")) {
+        else if (!strcmp(a, "-o") || !strcmp(a, "--uarch") || !strcmp(a, "--machine") || !strcmp(a, "-j") || !strcmp(a, "--top")) {
             if (i + 1 >= argc)
                 return pv_cli_usage_error(cmd, "option '%s' needs a value", a);
             const char *v = argv[++i];
@@ -226,6 +231,8 @@ int cmd_analyze(int argc, char **argv)
                 out_path = v;
             else if (!strcmp(a, "--uarch"))
                 uarch_name = v;
+            else if (!strcmp(a, "--machine"))
+                machine_path = v;
             else {
                 char *end;
                 long n = strtol(v, &end, 10);
@@ -246,9 +253,26 @@ int cmd_analyze(int argc, char **argv)
     }
     if (!binary)
         return pv_cli_usage_error(cmd, "missing BINARY");
+    if (uarch_name && machine_path)
+        return pv_cli_usage_error(cmd, "--uarch and --machine both choose the cost table: give one");
     pv_analyze_options opts = PV_ANALYZE_OPTIONS_INIT;
     if (uarch_name && !(opts.uarch = pv_uarch_find(uarch_name)))
         return pv_cli_usage_error(cmd, "%s", pv_error_last());
+    pv_uarch calibrated; /* outlives the analysis (opts.uarch is not copied) */
+    if (machine_path) {
+        pv_machine *m = NULL;
+        int mrc = pv_machine_load(machine_path, &m);
+        if (mrc)
+            return pv_cli_fail(cmd, mrc);
+        unsigned nreplaced = 0;
+        mrc = pv_machine_uarch(m, &calibrated, &nreplaced);
+        pv_machine_free(m);
+        if (mrc)
+            return pv_cli_fail(cmd, mrc);
+        pv_log(PV_LOG_INFO, "cost table %s: %u instruction classes with calibrated figures", calibrated.name,
+               nreplaced);
+        opts.uarch = &calibrated;
+    }
     opts.nthreads = threads;
     opts.no_lines = no_lines;
     pv_progress_bar *bar = pv_cli_progress();

@@ -28,6 +28,20 @@ expect_in "$PV_TMP/out" "reused the cached model"
 expect_exit 0 "$PREVISION" calibrate --quick --json
 expect_true "--json prints the model" python3 -c "import json; d=json.load(open('$PV_TMP/out')); assert d['format']=='prevision-machine'"
 
+# analyze --machine: the model's calibrated cost table, recorded by name; bad model files and both tables refused.
+expect_exit 0 "$PREVISION" analyze --machine "$PV_TMP/m.json" -o "$PV_TMP/cal.json" "$PV_SAMPLES_DIR/matmul"
+expect_true "calibrated table recorded" python3 -c "
+import json; u=json.load(open('$PV_TMP/cal.json'))['uarch']
+assert u.endswith('+calibrated'), u
+"
+expect_exit 2 "$PREVISION" analyze --machine "$good" "$PV_SAMPLES_DIR/matmul"
+expect_in "$PV_TMP/err" "prevision-machine"
+expect_lines "$PV_TMP/err" 1
+expect_exit 2 "$PREVISION" analyze --machine "$PV_TMP/absent.json" "$PV_SAMPLES_DIR/matmul"
+expect_in "$PV_TMP/err" "absent.json: cannot open"
+expect_exit 2 "$PREVISION" analyze --uarch zen4 --machine "$PV_TMP/m.json" "$PV_SAMPLES_DIR/matmul"
+expect_in "$PV_TMP/err" "give one"
+
 # predict: with the model, human and JSON output.
 expect_exit 0 "$PREVISION" predict --machine "$PV_TMP/m.json" "$good"
 expect_in "$PV_TMP/out" "predicted "
