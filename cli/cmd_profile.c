@@ -128,22 +128,6 @@ static int cmp_hot(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Index of the static block of @p p containing link-time address @p addr, or PV_NONE (blocks are sorted). */
-static uint32_t containing_block(const pv_profile *p, uint64_t addr)
-{
-    uint32_t lo = 0, hi = p->nblocks;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (p->blocks[mid].addr <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (!lo || addr >= p->blocks[lo - 1].addr + p->blocks[lo - 1].size)
-        return PV_NONE;
-    return lo - 1;
-}
-
 typedef struct fn_cost {
     uint32_t object;
     const char *name; /* owned by the profile or the symbolizer */
@@ -191,7 +175,7 @@ static void hot_code(FILE *out, const pv_profile *p, pv_emu_symbols *sy, int top
                 file = pv_profile_file(p, p->functions[fi].loc);
                 line = p->functions[fi].loc.line;
             }
-            uint32_t bi = containing_block(p, c->addr);
+            uint32_t bi = pv_profile_block_containing(p, c->addr);
             if (bi != PV_NONE && inner[bi] != PV_NONE)
                 loop_self[inner[bi]] += ins;
         }

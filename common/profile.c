@@ -154,6 +154,22 @@ uint32_t pv_profile_find_block(const pv_profile *p, uint64_t addr)
     return lo < p->nblocks && p->blocks[lo].addr == addr ? lo : PV_NONE;
 }
 
+uint32_t pv_profile_block_containing(const pv_profile *p, uint64_t addr)
+{
+    uint32_t lo = 0, hi = p->nblocks;
+    while (lo < hi) { /* first block with addr > target */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p->blocks[mid].addr <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return PV_NONE;
+    const pv_block *b = &p->blocks[lo - 1];
+    return addr < b->addr + (b->size ? b->size : 1) ? lo - 1 : PV_NONE;
+}
+
 uint32_t pv_profile_find_function(const pv_profile *p, uint64_t addr)
 {
     uint32_t lo = 0, hi = p->nfunctions;

@@ -208,23 +208,6 @@ typedef struct objinfo {
     int probes_ok[2];  /* the probe profiles list the same loops */
 } objinfo;
 
-/* Index of the static block containing address a, or PV_NONE. */
-static uint32_t block_at(const pv_profile *s, uint64_t a)
-{
-    uint32_t lo = 0, hi = s->nblocks;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (s->blocks[mid].addr <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (!lo)
-        return PV_NONE;
-    const pv_block *b = &s->blocks[lo - 1];
-    return a < b->addr + b->size ? lo - 1 : PV_NONE;
-}
-
 static int probes_match(const pv_profile *s, const pv_profile *q)
 {
     if (!q || q->nloops != s->nloops)
@@ -408,7 +391,7 @@ int pv_predict_ex(const pv_profile *p, const pv_machine *m, const pv_predict_opt
         objinfo *o = &ob[bc->object];
         double cnt = (double)bc->count;
         uint32_t gi = o->g0 + (o->s ? o->s->nloops + o->s->nfunctions : 0); /* unmapped */
-        uint32_t b = o->s ? block_at(o->s, bc->addr) : PV_NONE;
+        uint32_t b = o->s ? pv_profile_block_containing(o->s, bc->addr) : PV_NONE;
         if (b != PV_NONE) {
             const pv_profile *s = o->s;
             gi = o->g0 + (o->inner[b] != PV_NONE ? o->inner[b] : s->nloops + s->blocks[b].func);
@@ -539,7 +522,7 @@ int pv_predict_ex(const pv_profile *p, const pv_machine *m, const pv_predict_opt
         for (uint32_t l = 0; l < o->s->nloops; l++) {
             const pv_loop *lp = &o->s->loops[l];
             group *g = &gs[o->g0 + l];
-            uint32_t hb = block_at(o->s, lp->header);
+            uint32_t hb = pv_profile_block_containing(o->s, lp->header);
             if (hb == PV_NONE || !(lp->cycles_per_iter > 0))
                 continue;
             g->iters = o->exec[hb];

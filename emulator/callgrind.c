@@ -233,23 +233,6 @@ static int entry_cmp(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* The static block containing @p addr, or PV_NONE. */
-static uint32_t block_containing(const pv_profile *p, uint64_t addr)
-{
-    uint32_t lo = 0, hi = p->nblocks;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (p->blocks[mid].addr <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
-        return PV_NONE;
-    const pv_block *b = &p->blocks[lo - 1];
-    return addr < b->addr + (b->size ? b->size : 1) ? lo - 1 : PV_NONE;
-}
-
 static uint64_t scaled(uint64_t v, double factor)
 {
     return factor == 1 ? v : (uint64_t)llround((double)v * factor);
@@ -368,7 +351,7 @@ int pve_callgrind_format(const pv_profile *p, const pve_callgrind_options *opts,
         e = &ents[nent++];
         e->ob = c->object;
         if (ob->is_target && p->nblocks) {
-            uint32_t bi = block_containing(p, c->addr);
+            uint32_t bi = pv_profile_block_containing(p, c->addr);
             uint32_t fi = bi != PV_NONE ? p->blocks[bi].func : pv_profile_find_function(p, c->addr);
             if (fi != PV_NONE && fi < p->nfunctions) {
                 const pv_function *fn = &p->functions[fi];

@@ -352,6 +352,14 @@ const char *pv_profile_file(const pv_profile *p, pv_srcloc loc);
 uint32_t pv_profile_find_block(const pv_profile *p, uint64_t addr);
 
 /**
+ * Find the block containing link-time address @p addr: the one with
+ * addr <= @p addr < addr + size (a block of size 0 holds its address alone).
+ * Binary search; blocks must be sorted by address and not overlap, as the
+ * analyzer writes them. @return its index or PV_NONE.
+ */
+uint32_t pv_profile_block_containing(const pv_profile *p, uint64_t addr);
+
+/**
  * Find the function containing link-time address @p addr (functions sorted
  * by address). @return its index or PV_NONE.
  */

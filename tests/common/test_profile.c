@@ -221,6 +221,15 @@ static void lookups(void **state)
     pv_profile *p = make_profile();
     assert_int_equal(pv_profile_find_block(p, 0x1020), 1);
     assert_int_equal(pv_profile_find_block(p, 0x1021), PV_NONE);
+    /* blocks 0x1000+0x20, 0x1020+0x20, 0x2000+16: inside, at each edge, in the gap, before and after */
+    assert_int_equal(pv_profile_block_containing(p, 0x1000), 0);
+    assert_int_equal(pv_profile_block_containing(p, 0x101f), 0);
+    assert_int_equal(pv_profile_block_containing(p, 0x1020), 1);
+    assert_int_equal(pv_profile_block_containing(p, 0x103f), 1);
+    assert_int_equal(pv_profile_block_containing(p, 0x1040), PV_NONE);
+    assert_int_equal(pv_profile_block_containing(p, 0x0fff), PV_NONE);
+    assert_int_equal(pv_profile_block_containing(p, 0x200f), 2);
+    assert_int_equal(pv_profile_block_containing(p, 0x2010), PV_NONE);
     assert_int_equal(pv_profile_find_function(p, 0x103f), 0);
     assert_int_equal(pv_profile_find_function(p, 0x1040), PV_NONE);
     assert_int_equal(pv_profile_find_function(p, 0x200f), 1);
