@@ -331,12 +331,14 @@ static void *build_chain(char *buf, uint64_t size, uint64_t *rng)
     return start;
 }
 
-static pv_stat chase_ns(cal *c, char *buf, uint64_t size, uint64_t *rng)
+/* @p reps timings of dependent loads over a fresh chain through buf[0..size) (seeded by @p seed: the same
+ * chain every call) into ns[0..reps). @return 0, or -1 out of memory. */
+static int chase_ns(cal *c, char *buf, uint64_t size, uint64_t seed, unsigned reps, double *ns)
 {
-    double ns[64];
-    void *p = build_chain(buf, size, rng);
+    uint64_t rng = seed;
+    void *p = build_chain(buf, size, &rng);
     if (!p)
-        return (pv_stat){0, 0, 0, 0, PV_METHOD_NONE};
+        return -1;
     uint64_t lines = size / 64;
     /* Touch every line once so page faults and cold misses are not timed. */
     p = pv_kern_chase(lines, p);
@@ -348,14 +350,14 @@ static pv_stat chase_ns(cal *c, char *buf, uint64_t size, uint64_t *rng)
     n = (uint64_t)(c->target_ns / (per > 0.1 ? per : 0.1));
     if (n < 2048)
         n = 2048;
-    for (unsigned r = 0; r < c->reps; r++) {
+    for (unsigned r = 0; r < reps; r++) {
         t0 = cpu_ns();
         p = pv_kern_chase(n, p);
         ns[r] = (cpu_ns() - t0) / (double)((n + 7) / 8 * 8);
     }
     /* Keep p alive. */
     __asm__ volatile("" ::"r"(p));
-    return pv_stat_of(ns, c->reps, PV_METHOD_TIMER);
+    return 0;
 }
 
 /* Independent random 8-byte loads over a[0..mask]: four interleaved
@@ -387,10 +389,9 @@ static uint64_t pow2_elems(uint64_t size)
     return elems;
 }
 
-/* ns per independent random load over the first `size` bytes of buf (already touched). */
-static pv_stat random_ns(cal *c, char *buf, uint64_t size)
+/* @p reps timings, ns per independent random load over the first `size` bytes of buf (already touched), into ns. */
+static void random_ns(cal *c, char *buf, uint64_t size, unsigned reps, double *ns)
 {
-    double ns[64];
     uint64_t elems = pow2_elems(size);
     const uint64_t *a = (const uint64_t *)(void *)buf;
     uint64_t sink = rand_reads(a, elems - 1, 4096, 1);
@@ -401,19 +402,18 @@ static pv_stat random_ns(cal *c, char *buf, uint64_t size)
     n = (uint64_t)(c->target_ns / (per > 0.05 ? per : 0.05)) / 4 * 4;
     if (n < 4096)
         n = 4096;
-    for (unsigned r = 0; r < c->reps; r++) {
+    for (unsigned r = 0; r < reps; r++) {
         t0 = cpu_ns();
         sink += rand_reads(a, elems - 1, n, 3 + r);
         ns[r] = (cpu_ns() - t0) / (double)n;
     }
     __asm__ volatile("" ::"r"(sink));
-    return pv_stat_of(ns, c->reps, PV_METHOD_TIMER);
 }
 
-/* ns per random load followed by independent work (pv_kern_window) over the first `size` bytes of buf. */
-static pv_stat window_ns(cal *c, char *buf, uint64_t size)
+/* @p reps timings, ns per random load followed by independent work (pv_kern_window) over the first
+ * `size` bytes of buf, into ns. */
+static void window_ns(cal *c, char *buf, uint64_t size, unsigned reps, double *ns)
 {
-    double ns[64];
     uint64_t elems = pow2_elems(size);
     const uint64_t *a = (const uint64_t *)(void *)buf;
     uint64_t sink = pv_kern_window(2048, a, elems - 1);
@@ -423,13 +423,12 @@ static pv_stat window_ns(cal *c, char *buf, uint64_t size)
     uint64_t n = (uint64_t)(c->target_ns / (per > 0.5 ? per : 0.5));
     if (n < 2048)
         n = 2048;
-    for (unsigned r = 0; r < c->reps; r++) {
+    for (unsigned r = 0; r < reps; r++) {
         t0 = cpu_ns();
         sink += pv_kern_window(n, a, elems - 1);
         ns[r] = (cpu_ns() - t0) / (double)n;
     }
     __asm__ volatile("" ::"r"(sink));
-    return pv_stat_of(ns, c->reps, PV_METHOD_TIMER);
 }
 
 /* Bandwidth kernels over n doubles. Plain C: the compiler's code for
@@ -568,20 +567,51 @@ static int measure_memory(cal *c)
     if (buf == MAP_FAILED)
         return pv_error_set(PV_ERR_NOMEM, "calibration: cannot map %llu bytes for the memory sweep",
                             (unsigned long long)max);
-    uint64_t rng = 0x2545f4914f6cdd1dull;
     /* Full: steps of sqrt(2), to place the cliffs (a VM's share of a shared
      * last-level cache) closely; quick: steps of 4. Sizes are whole lines. */
     double step = c->o->quick ? 4 : M_SQRT2;
     m->nmem_points = 0;
-    for (double sz = 4096; sz <= (double)max * 1.0001 && m->nmem_points < 48; sz *= step) {
-        uint64_t s = (uint64_t)sz / 64 * 64;
-        pv_mem_point *pt = &m->mem_points[m->nmem_points++];
-        pt->size = s;
-        pt->ns = chase_ns(c, buf, s, &rng);
-        pt->random_ns = random_ns(c, buf, s);
-        pt->window_ns = window_ns(c, buf, s);
+    for (double sz = 4096; sz <= (double)max * 1.0001 && m->nmem_points < 48; sz *= step)
+        m->mem_points[m->nmem_points++].size = (uint64_t)sz / 64 * 64;
+    /* Up to twice the last-level cache, where the cache a core really gets
+     * moves with what its neighbours run (on a shared host the cliff of a
+     * VM's share wanders by megabytes within seconds), the repetitions are
+     * passes over the whole range, so that each point's min..max spans the
+     * sweep's duration, not a few milliseconds of one moment. Beyond it, the
+     * chain is built once and timed c->reps times in a row: rebuilding and
+     * walking hundreds of megabytes per pass would cost more than the
+     * whole sweep. */
+    uint64_t interleave = 2 * llc_size;
+    double (*v)[3][64] = malloc(m->nmem_points * sizeof *v);
+    if (!v) {
+        munmap(buf, max);
+        return pv_error_set(PV_ERR_NOMEM, "calibration: out of memory for the memory sweep");
+    }
+    for (unsigned pass = 0; pass < c->reps; pass++) {
+        for (uint32_t i = 0; i < m->nmem_points; i++) {
+            uint64_t s = m->mem_points[i].size;
+            int once = s > interleave;
+            if (once && pass)
+                continue;
+            unsigned reps = once ? c->reps : 1, at = once ? 0 : pass;
+            if (chase_ns(c, buf, s, 0x2545f4914f6cdd1dull ^ s, reps, &v[i][0][at])) {
+                free(v);
+                munmap(buf, max);
+                return pv_error_set(PV_ERR_NOMEM, "calibration: out of memory for a %llu-byte pointer chain",
+                                    (unsigned long long)s);
+            }
+            random_ns(c, buf, s, reps, &v[i][1][at]);
+            window_ns(c, buf, s, reps, &v[i][2][at]);
+        }
         progress(c, "memory latency");
     }
+    for (uint32_t i = 0; i < m->nmem_points; i++) {
+        pv_mem_point *pt = &m->mem_points[i];
+        pt->ns = pv_stat_of(v[i][0], c->reps, PV_METHOD_TIMER);
+        pt->random_ns = pv_stat_of(v[i][1], c->reps, PV_METHOD_TIMER);
+        pt->window_ns = pv_stat_of(v[i][2], c->reps, PV_METHOD_TIMER);
+    }
+    free(v);
     /* The miss window at the largest set: latency x instructions per load / cost per load. */
     {
         const pv_mem_point *last = &m->mem_points[m->nmem_points - 1];
