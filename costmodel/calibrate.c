@@ -127,22 +127,27 @@ static uint64_t size_kernel(pv_kern_fn fn, void *buf, double target_ns)
     }
 }
 
-/* Run a kernel reps times: fills ns per op and (PAPI) cycles per op. */
+/* One timing of n iterations of a kernel: ns per op and (PAPI) cycles per op. */
+static void time_kernel(cal *c, pv_kern_fn fn, uint64_t n, unsigned ops, double *ns, double *cyc)
+{
+    long long cycles = 0;
+    if (c->papi)
+        pv_papi_start(c->papi);
+    double t0 = cpu_ns();
+    fn(n, c->buf);
+    double t = cpu_ns() - t0;
+    if (c->papi)
+        pv_papi_stop(c->papi, &cycles, NULL);
+    *ns = t / ((double)n * ops);
+    *cyc = c->papi ? (double)cycles / ((double)n * ops) : *ns * c->ghz;
+}
+
+/* Run a kernel reps times in a row: fills ns per op and (PAPI) cycles per op. */
 static void run_kernel(cal *c, pv_kern_fn fn, unsigned ops, double *ns, double *cyc)
 {
     uint64_t n = size_kernel(fn, c->buf, c->target_ns);
-    for (unsigned r = 0; r < c->reps; r++) {
-        long long cycles = 0;
-        if (c->papi)
-            pv_papi_start(c->papi);
-        double t0 = cpu_ns();
-        fn(n, c->buf);
-        double t = cpu_ns() - t0;
-        if (c->papi)
-            pv_papi_stop(c->papi, &cycles, NULL);
-        ns[r] = t / ((double)n * ops);
-        cyc[r] = c->papi ? (double)cycles / ((double)n * ops) : ns[r] * c->ghz;
-    }
+    for (unsigned r = 0; r < c->reps; r++)
+        time_kernel(c, fn, n, ops, &ns[r], &cyc[r]);
 }
 
 /* The effective clock: dependent adds retire one per cycle. */
@@ -220,26 +225,51 @@ static void derive_classes(pv_machine *m)
     m->classes[PV_MIX_RET] = m->classes[PV_MIX_CALL];
 }
 
-static void measure_classes(cal *c)
+/* The class kernels, in passes: each pass times every kernel once, so a
+ * kernel's repetitions spread over the whole phase (seconds) instead of
+ * following each other within 60 ms. On a VM whose core's other hardware
+ * thread belongs to a neighbour, a burst next door halves the throughput of
+ * the ALUs for a while: back to back, all repetitions of one kernel fell in
+ * such a burst once (int_alu reciprocal throughput 0.37-0.40 cycles in all
+ * seven, 0.25-0.27 in every other calibration); spread, a burst reaches a
+ * few repetitions of each kernel and the median passes over it.
+ * @return PV_OK or PV_ERR_NOMEM. */
+static int measure_classes(cal *c)
 {
     pv_machine *m = c->m;
     pv_method method = c->papi ? PV_METHOD_PAPI : PV_METHOD_TIMER;
-    double ns[64], cyc[64];
+    uint64_t *iters = calloc(pv_nkernels, sizeof *iters);
+    double (*cyc)[64] = calloc(pv_nkernels, sizeof *cyc);
+    if (!iters || !cyc) {
+        free(iters);
+        free(cyc);
+        return pv_error_set(PV_ERR_NOMEM, "calibration: out of memory for %zu kernels", pv_nkernels);
+    }
+    for (size_t i = 0; i < pv_nkernels; i++) /* 0: not run (feature absent, or no slot) */
+        if (pv_cpu_has(pv_kernels[i].feature) && kernel_slot(m, pv_kernels[i].name, pv_kernels[i].cls))
+            iters[i] = size_kernel(pv_kernels[i].fn, c->buf, c->target_ns);
+    uint64_t t = 0;
+    for (unsigned r = 0; r < c->reps; r++)
+        for (size_t i = 0; i < pv_nkernels; i++) {
+            double ns;
+            if (iters[i])
+                time_kernel(c, pv_kernels[i].fn, iters[i], pv_kernels[i].ops, &ns, &cyc[i][r]);
+            if (t++ % c->reps == 0) /* one step per kernel in all, as the total counts them */
+                progress(c, "instruction classes");
+        }
     for (size_t i = 0; i < pv_nkernels; i++) {
         const pv_kernel_def *k = &pv_kernels[i];
-        progress(c, "instruction classes");
-        if (!pv_cpu_has(k->feature))
+        if (!iters[i])
             continue;
         pv_kernel_result *r = kernel_slot(m, k->name, k->cls);
-        if (!r)
-            continue;
-        run_kernel(c, k->fn, k->ops, ns, cyc);
-        pv_stat s = pv_stat_of(cyc, c->reps, method);
+        pv_stat s = pv_stat_of(cyc[i], c->reps, method);
         if (k->kind & PV_K_LAT)
             r->cost.latency = s;
         if (k->kind & PV_K_THR)
             r->cost.rthroughput = s;
     }
+    free(iters);
+    free(cyc);
     /* SIMD widths present, for the record. */
     static const int feats[] = {PV_F_AVX, PV_F_AVX2, PV_F_FMA, PV_F_AVX512F, PV_F_AES, PV_F_PCLMUL, PV_F_SHA};
     snprintf(m->simd, sizeof m->simd, "sse2");
@@ -302,6 +332,7 @@ static void measure_classes(cal *c)
     }
     progress(c, "syscalls");
     derive_classes(m);
+    return PV_OK;
 }
 
 /* ---- memory ---- */
@@ -1095,7 +1126,8 @@ int pv_calibrate(pv_machine **out, const pv_calibrate_options *opts)
     double t_phase = pv_now_ns();
     measure_clock(&c);
     if (only & PV_CAL_CLASSES) {
-        measure_classes(&c);
+        if ((rc = measure_classes(&c)) != PV_OK)
+            goto done;
         pv_log(PV_LOG_DEBUG, "calibrate: clock and classes took %.2f s", (pv_now_ns() - t_phase) / 1e9);
     }
     t_phase = pv_now_ns();
