@@ -44,6 +44,8 @@ static const char usage[] =
     "  --param KEY=VALUE    record a named parameter (a problem size) in the profile; repeatable\n"
     "  --cache=MODE         simulate the data caches: off (default), full (every access), or\n"
     "                       sampled (periodic windows, extrapolated; close to plain counting speed)\n"
+    "  --sample-schedule P,W,U  sampled caches: a window every P instructions, W of warm-up then U\n"
+    "                       measured (default 10000000,500000,200000; more measured: closer, slower)\n"
     "  --branch-sim=MODE    simulate branch prediction: on (default: sampled), off, full (every\n"
     "                       branch), sampled (the first 4M instructions, then windows of 3 in 40)\n"
     "  --machine FILE       cache geometry from a machine model ('prevision calibrate -o FILE');\n"
@@ -442,7 +444,7 @@ int cmd_profile(int argc, char **argv)
     const char *out_file = NULL, *gout = NULL, *gerr = NULL, *gin = NULL, *scratch = NULL, *machine = NULL,
                *cg_out = NULL;
     char cache_note[512] = "";
-    int json = 0, top = 10, code = PV_EXIT_OK, rc, analyze = 1;
+    int json = 0, top = 10, code = PV_EXIT_OK, rc, analyze = 1, schedule = 0;
     pv_emu_options o = PV_EMU_OPTIONS_INIT;
     const char **allow = calloc((size_t)argc + 1, sizeof *allow);
     pv_param *params = calloc((size_t)argc + 1, sizeof *params);
@@ -548,6 +550,20 @@ int cmd_profile(int argc, char **argv)
                 code = pv_cli_usage_error("profile", "--cache: '%s' is not off, full or sampled", m);
                 goto done;
             }
+        } else if (!strcmp(a, "--sample-schedule")) {
+            NEED_ARG("PERIOD,WARMUP,MEASURE");
+            unsigned long long p, w, u;
+            int used = 0;
+            if (sscanf(argv[i], "%llu,%llu,%llu%n", &p, &w, &u, &used) != 3 || argv[i][used] || argv[i][0] == '-' ||
+                !p || !w || !u || w > p || u > p - w) {
+                /* WARMUP 0 would read as "the default" in pv_emu_options */
+                code = pv_cli_usage_error("profile", "--sample-schedule: '%s' is not PERIOD,WARMUP,MEASURE with "
+                                          "WARMUP and MEASURE > 0 and WARMUP + MEASURE <= PERIOD (instructions)",
+                                          argv[i]);
+                goto done;
+            }
+            o.sample_period = p, o.sample_warmup = w, o.sample_measure = u;
+            schedule = 1;
         } else if (!strncmp(a, "--branch-sim", 12) && (a[12] == '=' || a[12] == 0)) {
             const char *m = a[12] == '=' ? a + 13 : NULL;
             if (!m) {
@@ -640,6 +656,10 @@ int cmd_profile(int argc, char **argv)
         }
     } else if (machine) {
         code = pv_cli_usage_error("profile", "--machine gives the cache geometry: use it with --cache=full or sampled");
+        goto done;
+    }
+    if (schedule && o.cache != PV_EMU_CACHE_SAMPLED) {
+        code = pv_cli_usage_error("profile", "--sample-schedule sets the windows of --cache=sampled: use it with that");
         goto done;
     }
     if ((rc = pv_emu_new(&emu, &o))) {

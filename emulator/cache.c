@@ -10,7 +10,6 @@
  * changes the hook, flushes, and resumes at that block). Each access is
  * charged to the block that made it (the block hook records the block it
  * is in), which gives the per-block figures of the profile. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -156,11 +155,6 @@ int pve_cache_setup(pv_emu *e)
         if (o->sample_measure)
             so.measure = o->sample_measure;
         so.jitter = 1;
-        /* PVE_BENCH_CACHE_SCHEDULE=P,W,U: another schedule, for bench/ (measuring the trade-off) */
-        const char *sch = getenv("PVE_BENCH_CACHE_SCHEDULE");
-        unsigned long long p, w, u, off = 0;
-        if (sch && sscanf(sch, "%llu,%llu,%llu,%llu", &p, &w, &u, &off) >= 3)
-            so.period = p, so.warmup = w, so.measure = u, so.offset = off;
         if ((rc = pve_sampler_new(&e->sampler, &so, e->cache)))
             return rc;
         e->want_mem_hook = pve_sample_hooks_on(pve_sampler_step(e->sampler, 0));
@@ -179,56 +173,6 @@ void pve_cache_fini(pv_emu *e)
     pve_cache_free(e->cache);
     e->sampler = NULL;
     e->cache = NULL;
-}
-
-/* PVE_BENCH_WINDOWS=FILE: the sampled run's windows and footprint as JSON, for trying estimators
- * offline against a full simulation (bench/). */
-static void dump_windows(pv_emu *e, const pv_dynamic *d)
-{
-    const char *path = getenv("PVE_BENCH_WINDOWS");
-    FILE *f;
-    if (!path || !e->sampler || !(f = fopen(path, "w")))
-        return;
-    size_t n;
-    const pve_window *w = pve_sampler_windows(e->sampler, &n);
-    uint64_t lines, pages, pend, recur = pve_cache_recurred(e->cache, &pend);
-    pve_cache_seen(e->cache, &lines, &pages);
-    uint32_t nl = pve_cache_nlevels(e->cache);
-    fprintf(f, "{\"pending\": %llu, \"recurred\": %llu, ", (unsigned long long)pend, (unsigned long long)recur);
-    fprintf(f, "\"total\": %llu, \"touched_bytes\": %llu, \"lines_seen\": %llu, \"pages_seen\": %llu, \"levels\": [",
-            (unsigned long long)e->icount, (unsigned long long)d->mem_touched, (unsigned long long)lines,
-            (unsigned long long)pages);
-    for (uint32_t k = 0; k < nl; k++) {
-        const pve_cache_level_config *l = pve_cache_level(e->cache, k);
-        fprintf(f, "%s[%llu, %u, %u]", k ? ", " : "", (unsigned long long)l->size, l->line, l->assoc);
-    }
-    fprintf(f, "], \"windows\": [");
-    for (size_t i = 0; i < n; i++) {
-        fprintf(f, "%s\n[%llu, %llu", i ? "," : "", (unsigned long long)w[i].start, (unsigned long long)w[i].units);
-        for (uint32_t k = 0; k < nl; k++)
-            fprintf(f, ", %llu, %llu, %llu, %llu", (unsigned long long)w[i].accesses[k],
-                    (unsigned long long)w[i].misses[k], (unsigned long long)w[i].cold[k],
-                    (unsigned long long)w[i].first[k]);
-        fputc(']', f);
-    }
-    fprintf(f, "], \"blocks\": [");
-    uint64_t *counts = pve_blocks_counts(e);
-    int first = 1;
-    for (uint32_t i = 0; counts && e->blk.cc && i < e->blk.ninfo; i++) {
-        const pve_cache_counts *c = &e->blk.cc[i];
-        if (!c->execs)
-            continue;
-        fprintf(f, "%s\n[%llu, %u, %llu, %llu, %llu, %llu", first ? "" : ",", (unsigned long long)counts[i],
-                e->blk.info[i].ninsns, (unsigned long long)c->execs, (unsigned long long)(c->dr + c->dw),
-                (unsigned long long)c->cold, (unsigned long long)c->first);
-        for (uint32_t k = 0; k < nl; k++)
-            fprintf(f, ", %llu", (unsigned long long)(c->mr[k] + c->mw[k]));
-        fputc(']', f);
-        first = 0;
-    }
-    free(counts);
-    fprintf(f, "]}\n");
-    fclose(f);
 }
 
 int pve_cache_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_info)
@@ -258,7 +202,6 @@ int pve_cache_result(pv_emu *e, pv_dynamic *d, const uint32_t *row_of_info)
         if (rc && rc != PV_ERR_NOMEM)
             return rc;
     }
-    dump_windows(e, d);
     if ((rc = pve_cache_stats_to_profile(e->cache, e->sampler ? &est : NULL, &d->caches, &d->ncaches)))
         return rc;
     if (!d->ncounts || !e->blk.cc)

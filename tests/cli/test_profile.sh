@@ -121,6 +121,21 @@ expect_true "the profile with cache figures passes python3-jsonschema" validate_
 if command -v callgrind_annotate >/dev/null; then
     expect_true "callgrind_annotate reads --callgrind-out" sh -c "callgrind_annotate '$PV_TMP/cg.out' | grep -q 'PROGRAM TOTALS'"
 fi
+# --sample-schedule: windows that cover nearly the whole run measure nearly all of it.
+expect_exit 0 "$PREVISION" profile --cache=sampled --sample-schedule 1000,1,999 -o "$PV_TMP/s.json" -- "$S/stream" 100000
+expect_true "a 999-in-1000 schedule measures over 99% of the run" python3 -c "
+import json; f=[c['sampled_fraction'] for c in json.load(open('$PV_TMP/s.json'))['dynamic']['cache']]
+assert min(f) > 0.99, f
+"
+expect_true "the default schedule measures a few percent of it" python3 -c "
+import json; f=[c['sampled_fraction'] for c in json.load(open('$PV_TMP/c.json'))['dynamic']['cache']]
+assert max(f) < 0.5, f
+"
+expect_exit 2 "$PREVISION" profile --cache=sampled --sample-schedule 100,50,60 -- "$S/qsort" 2000
+expect_in "$PV_TMP/err" "WARMUP + MEASURE <= PERIOD"
+expect_exit 2 "$PREVISION" profile --cache=sampled --sample-schedule 100,0,10x -- "$S/qsort" 2000
+expect_exit 2 "$PREVISION" profile --sample-schedule 100,10,10 -- "$S/qsort" 2000
+expect_in "$PV_TMP/err" "use it with that"
 expect_exit 0 "$PREVISION" profile --cache=full -- "$S/qsort" 2000
 expect_in "$PV_TMP/err" "misses"
 expect_exit 2 "$PREVISION" profile --cache=sometimes -- "$S/qsort" 2000
