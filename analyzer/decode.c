@@ -148,8 +148,13 @@ static int classify_name(const char *n)
         starts(b, "gf2p8"))
         return K_CRYPTO;
     /* SIMD and scalar SSE/AVX. */
-    if (n[0] == 'v' && (starts(n, "verr") || starts(n, "verw") || starts(n, "vm")))
-        return K_OTHER; /* VMX / segment verification, not vector */
+    /* VMX and SVM (vmcall, vmrun...) and segment verification, not vector;
+     * only these: vmovaps, vmulpd, vmaxps... are vector ops. */
+    static const char *const vmx[] = {"verr", "verw", "vmcall", "vmclear", "vmfunc", "vmlaunch", "vmload",
+                                      "vmmcall", "vmptrld", "vmptrst", "vmread", "vmresume", "vmrun",
+                                      "vmsave", "vmwrite", "vmxoff", "vmxon", "vmgexit", NULL};
+    if (in_list(n, vmx))
+        return K_OTHER;
     if (in_list(b, move_exact) || starts(b, "movdq") || starts(b, "movap") || starts(b, "movup") ||
         starts(b, "movnt") || starts(b, "maskmov") || !strcmp(b, "lddqu") || starts(b, "pmaskmov") ||
         starts(b, "maskmov"))

@@ -194,6 +194,26 @@ static void lea_nop_and_integer(void **state)
     assert_int_equal(in.nstores, 0);
 }
 
+/* AVX ops whose mnemonic starts with "vm" are vector ops, not VMX. */
+static void avx_vm_mnemonics(void **state)
+{
+    (void)state;
+    pv_insn in;
+    DECODE(in, 0xc5, 0xfc, 0x59, 0xc2); /* vmulps ymm0, ymm0, ymm2 */
+    assert_string_equal(in.text, "vmulps ymm0, ymm0, ymm2");
+    assert_int_equal(in.cls, PV_MIX_SIMD_FP_256);
+    DECODE(in, 0xc5, 0xfb, 0x59, 0xc1); /* vmulsd xmm0, xmm0, xmm1 */
+    assert_int_equal(in.cls, PV_MIX_FP_MUL);
+    DECODE(in, 0xc5, 0xfc, 0x5f, 0xc1); /* vmaxps ymm0, ymm0, ymm1 */
+    assert_int_equal(in.cls, PV_MIX_SIMD_FP_256);
+    DECODE(in, 0xc5, 0xfd, 0x6f, 0x03); /* vmovdqa ymm0, [rbx] */
+    assert_int_equal(in.cls, PV_INSN_NOCLASS);
+    assert_int_equal(in.nloads, 1);
+    assert_int_equal(in.bytes_loaded, 32);
+    DECODE(in, 0x0f, 0x01, 0xc1); /* vmcall */
+    assert_int_equal(in.cls, PV_MIX_OTHER);
+}
+
 static void control_flow(void **state)
 {
     (void)state;
@@ -289,6 +309,7 @@ int main(void)
         cmocka_unit_test(scalar_fp),
         cmocka_unit_test(strings_atomics_crypto),
         cmocka_unit_test(lea_nop_and_integer),
+        cmocka_unit_test(avx_vm_mnemonics),
         cmocka_unit_test(control_flow),
         cmocka_unit_test(undecodable),
         cmocka_unit_test(text_off_is_empty),
