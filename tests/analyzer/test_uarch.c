@@ -52,11 +52,40 @@ static void block_bounds(void **state)
     assert_float_equal(pv_uarch_block_cycles(&mine, &m, 9), 9.0, 1e-5);
 }
 
+/* Moves eliminated at rename take an issue slot, no ALU port. */
+static void block_bounds_moves(void **state)
+{
+    (void)state;
+    const pv_uarch *z4 = pv_uarch_find("zen4");
+    pv_mix m = {0};
+    /* 8 moves + 8 adds: 16 int_alu ops on 4 ALUs are 4 cycles; without the
+     * moves 8 adds are 2, and 16 instructions issue in 16/6 cycles. */
+    m.n[PV_MIX_INT_ALU] = 16;
+    float all = pv_uarch_block_cycles(z4, &m, 16);
+    float elim = pv_uarch_block_cycles_moves(z4, &m, 16, 8);
+    assert_float_equal(all, 16 * z4->rthroughput[PV_MIX_INT_ALU], 1e-5);
+    assert_true(elim < all);
+    float issue = 16.0f / z4->issue_width;
+    float alu = 8 * z4->rthroughput[PV_MIX_INT_ALU];
+    assert_float_equal(elim, alu > issue ? alu : issue, 1e-5);
+    assert_float_equal(pv_uarch_block_cycles_moves(z4, &m, 16, 0), all, 1e-9);
+    /* All moves: the issue width is the bound, never below it. */
+    assert_float_equal(pv_uarch_block_cycles_moves(z4, &m, 16, 16), issue, 1e-5);
+    assert_true(pv_uarch_block_cycles_moves(z4, &m, 16, 16) >= 16.0f / z4->issue_width);
+    /* More moves than int_alu ops (a hand-made profile): no negative count. */
+    assert_float_equal(pv_uarch_block_cycles_moves(z4, &m, 16, 1000), issue, 1e-5);
+    /* Other bounds are untouched: 12 loads on 3 ports stay 4 cycles. */
+    m.n[PV_MIX_LOAD] = 12;
+    assert_float_equal(pv_uarch_block_cycles_moves(z4, &m, 16, 16), 4.0, 1e-5);
+    assert_float_equal(pv_uarch_block_cycles_moves(NULL, &m, 16, 8), 0.0, 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(find_and_host),
         cmocka_unit_test(block_bounds),
+        cmocka_unit_test(block_bounds_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
