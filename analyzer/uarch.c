@@ -287,6 +287,9 @@ int pva_dep_of(pv_decoder *d, const pv_insn *in, const pv_uarch *u, pva_dep *out
     float lat = in->cls < PV_MIX_NCLASSES ? u->latency[in->cls] : 0;
     if (in->cls == PV_INSN_NOCLASS && !in->nloads)
         lat = in->nstores ? 0 : 1;
+    /* Eliminated at rename: the destination names the source's physical register (decode.c). */
+    if (in->flags & PV_INSN_MOVE_ELIM)
+        lat = 0;
     out->lat = lat;
     for (int i = 0; i < nww && out->nw < PVA_DEP_MAXW; i++) {
         int c = pva_canon_reg(ww[i]);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "prevision/analyzer.h"
+#include "analyzer/internal.h"
 
 static void find_and_host(void **state)
 {
@@ -80,12 +81,34 @@ static void block_bounds_moves(void **state)
     assert_float_equal(pv_uarch_block_cycles_moves(NULL, &m, 16, 8), 0.0, 1e-9);
 }
 
+/* Loop-carried chain add eax, ebx; mov ebx, eax: the eliminated move adds no latency. */
+static void move_has_no_latency(void **state)
+{
+    (void)state;
+    const pv_uarch *z4 = pv_uarch_find("zen4");
+    pv_decoder *d = NULL;
+    assert_int_equal(pv_decoder_new(&d, NULL), PV_OK);
+    static const uint8_t add[] = {0x01, 0xd8}, mov[] = {0x89, 0xc3}, lea[] = {0x8d, 0x18};
+    pv_insn in;
+    pva_dep dep[2];
+    assert_true(pva_decode(d, add, sizeof add, 0x1000, &in) && pva_dep_of(d, &in, z4, &dep[0]));
+    assert_true(pva_decode(d, mov, sizeof mov, 0x1002, &in) && pva_dep_of(d, &in, z4, &dep[1]));
+    assert_string_equal(in.text, "mov ebx, eax");
+    assert_true(in.flags & PV_INSN_MOVE_ELIM);
+    assert_float_equal(pva_recurrence(z4, dep, 2), z4->latency[PV_MIX_INT_ALU], 1e-5);
+    /* lea ebx, [rax] in its place is an ALU op: both latencies. */
+    assert_true(pva_decode(d, lea, sizeof lea, 0x1002, &in) && pva_dep_of(d, &in, z4, &dep[1]));
+    assert_float_equal(pva_recurrence(z4, dep, 2), 2 * z4->latency[PV_MIX_INT_ALU], 1e-5);
+    pv_decoder_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(find_and_host),
         cmocka_unit_test(block_bounds),
         cmocka_unit_test(block_bounds_moves),
+        cmocka_unit_test(move_has_no_latency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
