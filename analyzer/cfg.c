@@ -506,8 +506,11 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
             k->mix.bytes_stored += x->bs;
             if (x->flow == PV_FLOW_CALL || x->flow == PV_FLOW_ICALL)
                 k->flags |= PV_BLOCK_CALL;
+            /* Vector moves are eliminated too, but the block's count frees int_alu only. */
+            if ((x->flags & PV_INSN_MOVE_ELIM) && x->cls == PV_MIX_INT_ALU)
+                k->moves++;
         }
-        k->cycles = round2(pv_uarch_block_cycles(c->uarch, &k->mix, k->ninsns));
+        k->cycles = round2(pv_uarch_block_cycles_moves(c->uarch, &k->mix, k->ninsns, k->moves));
         out->ninsns += k->ninsns;
         pv_mix_add(&out->mix, &k->mix);
 
@@ -634,13 +637,14 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
         for (uint32_t l = 0; l < out->nloops; l++) {
             pv_mix m;
             memset(&m, 0, sizeof m);
-            uint32_t ni = 0, nd = 0;
+            uint32_t ni = 0, nd = 0, nmoves = 0;
             /* Address order: one pass over the records is one iteration. */
             for (uint32_t b = 0; b < nb; b++) {
                 if (inner[b] != l)
                     continue;
                 pv_mix_add(&m, &out->blocks[b].mix);
                 ni += out->blocks[b].ninsns;
+                nmoves += out->blocks[b].moves;
                 uint32_t i0 = s->bfirst[b], i1 = b + 1 < nb ? s->bfirst[b + 1] : nr;
                 for (uint32_t i = i0; i < i1; i++) {
                     const rec *x = &s->r[i];
@@ -649,7 +653,7 @@ int pva_analyze_function(const pva_ctx *c, pv_decoder *d, pva_scratch *s, size_t
                         nd++;
                 }
             }
-            float tp = pv_uarch_block_cycles(c->uarch, &m, ni);
+            float tp = pv_uarch_block_cycles_moves(c->uarch, &m, ni, nmoves);
             float rec_c = nd ? pva_recurrence(c->uarch, s->deps, nd) : 0;
             out->loops[l].cycles = round2(tp > rec_c ? tp : rec_c);
         }

@@ -148,8 +148,13 @@ static int classify_name(const char *n)
         starts(b, "gf2p8"))
         return K_CRYPTO;
     /* SIMD and scalar SSE/AVX. */
-    if (n[0] == 'v' && (starts(n, "verr") || starts(n, "verw") || starts(n, "vm")))
-        return K_OTHER; /* VMX / segment verification, not vector */
+    /* VMX and SVM (vmcall, vmrun...) and segment verification, not vector;
+     * only these: vmovaps, vmulpd, vmaxps... are vector ops. */
+    static const char *const vmx[] = {"verr", "verw", "vmcall", "vmclear", "vmfunc", "vmlaunch", "vmload",
+                                      "vmmcall", "vmptrld", "vmptrst", "vmread", "vmresume", "vmrun",
+                                      "vmsave", "vmwrite", "vmxoff", "vmxon", "vmgexit", NULL};
+    if (in_list(n, vmx))
+        return K_OTHER;
     if (in_list(b, move_exact) || starts(b, "movdq") || starts(b, "movap") || starts(b, "movup") ||
         starts(b, "movnt") || starts(b, "maskmov") || !strcmp(b, "lddqu") || starts(b, "pmaskmov") ||
         starts(b, "maskmov"))
@@ -305,6 +310,59 @@ static void ext_rank(const char **ext, const char *name, int level)
 {
     if (level > ext_level(*ext))
         *ext = name;
+}
+
+static int is_gpr32_64(x86_reg r)
+{
+    switch (r) {
+    case X86_REG_EAX: case X86_REG_EBX: case X86_REG_ECX: case X86_REG_EDX: case X86_REG_ESI:
+    case X86_REG_EDI: case X86_REG_EBP: case X86_REG_ESP: case X86_REG_R8D: case X86_REG_R9D:
+    case X86_REG_R10D: case X86_REG_R11D: case X86_REG_R12D: case X86_REG_R13D: case X86_REG_R14D:
+    case X86_REG_R15D:
+    case X86_REG_RAX: case X86_REG_RBX: case X86_REG_RCX: case X86_REG_RDX: case X86_REG_RSI:
+    case X86_REG_RDI: case X86_REG_RBP: case X86_REG_RSP: case X86_REG_R8: case X86_REG_R9:
+    case X86_REG_R10: case X86_REG_R11: case X86_REG_R12: case X86_REG_R13: case X86_REG_R14:
+    case X86_REG_R15:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Moves the core eliminates at register rename (PV_INSN_MOVE_ELIM): they
+ * take an issue slot but no execution port and have zero latency.
+ *  - AMD Zen: "Register-to-register move instructions are resolved at the
+ *    register rename stage without using any execution units. These
+ *    instructions have zero latency" (Agner Fog, The microarchitecture of
+ *    Intel, AMD and VIA CPUs, Zen chapters, "Instructions with no
+ *    latency"); AMD's Software Optimization Guide for family 19h (Zen 3/4),
+ *    2.9.4 "Zero Cycle Move"; LLVM commit 7059b28 "AMD Zen 3: 32/64-bit GPR
+ *    register moves are zero-cycle" (measured with llvm-exegesis). Vector:
+ *    xmm moves since Zen 1, ymm since Zen 2.
+ *  - Intel since Ivy Bridge: 32/64-bit GPR moves and xmm/ymm moves (Agner
+ *    Fog, Ivy Bridge chapter, "Move elimination"; uops.info gives MOV r64,
+ *    r64 latency 0), except that a microcode update turned GPR elimination
+ *    off on Ice Lake and Tiger Lake (uops.info: latency 1 there), and that
+ *    elimination can fail when its slots run out (uiCA paper, 4.1.4).
+ * Not eliminated, so not flagged: 8/16-bit moves (they merge into the
+ * wider register), movzx/movsx/movsxd, a register moved to itself (mov
+ * eax, eax zero-extends; Intel never eliminates it), moves with a memory
+ * operand or an immediate, masked (EVEX {k}) or 512-bit vector moves, and
+ * moves between register files (movd/movq). */
+static int move_eliminable(const cs_insn *ci, const cs_x86 *x)
+{
+    if (x->op_count != 2 || x->operands[0].type != X86_OP_REG || x->operands[1].type != X86_OP_REG)
+        return 0;
+    x86_reg dst = x->operands[0].reg, src = x->operands[1].reg;
+    if (dst == src)
+        return 0;
+    if (ci->id == X86_INS_MOV)
+        return is_gpr32_64(dst) && is_gpr32_64(src) && x->operands[0].size == x->operands[1].size;
+    static const char *const vmoves[] = {"movaps", "movapd", "movups", "movupd", "movdqa", "movdqu", NULL};
+    const char *b = ci->mnemonic[0] == 'v' ? ci->mnemonic + 1 : ci->mnemonic;
+    int bits = vec_reg_bits(dst);
+    return in_list(b, vmoves) && (bits == 128 || bits == 256) && vec_reg_bits(src) == bits &&
+           !strchr(ci->op_str, '{');
 }
 
 int pva_decode(pv_decoder *d, const uint8_t *code, size_t len, uint64_t addr, pv_insn *out)
@@ -522,6 +580,10 @@ int pva_decode(pv_decoder *d, const uint8_t *code, size_t len, uint64_t addr, pv
     case PV_FLOW_ICALL: cls = PV_MIX_CALL; writes = 1; st += 8; break;
     case PV_FLOW_RET: cls = PV_MIX_RET; reads = 1; ld += 8; break;
     default: break;
+    }
+    if (kind == K_MOVE || kind == K_VMOVE) {
+        if (move_eliminable(ci, x))
+            out->flags |= PV_INSN_MOVE_ELIM;
     }
     if (x->prefix[0] == X86_PREFIX_LOCK && (reads || writes)) {
         cls = PV_MIX_ATOMIC;

@@ -219,15 +219,24 @@ const pv_uarch *pv_uarch_host(void)
 
 float pv_uarch_block_cycles(const pv_uarch *u, const pv_mix *mix, uint32_t ninsns)
 {
+    return pv_uarch_block_cycles_moves(u, mix, ninsns, 0);
+}
+
+float pv_uarch_block_cycles_moves(const pv_uarch *u, const pv_mix *mix, uint32_t ninsns, uint32_t nmoves)
+{
     if (!u || !mix)
         return 0;
+    /* Eliminated moves still pass through issue/rename: ninsns keeps them. */
     float best = u->issue_width > 0 ? (float)ninsns / u->issue_width : 0;
     float grp[PV_UARCH_MAX_GROUPS] = {0};
     for (int c = 0; c < PV_MIX_NCLASSES; c++) {
-        if (c == PV_MIX_LOAD || c == PV_MIX_STORE || !mix->n[c])
+        uint32_t n = mix->n[c];
+        if (c == PV_MIX_INT_ALU)
+            n -= nmoves < n ? nmoves : n;
+        if (c == PV_MIX_LOAD || c == PV_MIX_STORE || !n)
             continue;
         unsigned g = u->group[c] < PV_UARCH_MAX_GROUPS ? u->group[c] : 0;
-        grp[g] += (float)mix->n[c] * u->rthroughput[c];
+        grp[g] += (float)n * u->rthroughput[c];
     }
     for (int g = 0; g < PV_UARCH_MAX_GROUPS; g++)
         if (grp[g] > best)
@@ -278,6 +287,9 @@ int pva_dep_of(pv_decoder *d, const pv_insn *in, const pv_uarch *u, pva_dep *out
     float lat = in->cls < PV_MIX_NCLASSES ? u->latency[in->cls] : 0;
     if (in->cls == PV_INSN_NOCLASS && !in->nloads)
         lat = in->nstores ? 0 : 1;
+    /* Eliminated at rename: the destination names the source's physical register (decode.c). */
+    if (in->flags & PV_INSN_MOVE_ELIM)
+        lat = 0;
     out->lat = lat;
     for (int i = 0; i < nww && out->nw < PVA_DEP_MAXW; i++) {
         int c = pva_canon_reg(ww[i]);

@@ -601,6 +601,10 @@ int pv_profile_to_string(const pv_profile *p, char **out, int compact)
         }
         pv_sb_puts(b, ",\"cycles\":");
         pv_sb_float(b, k->cycles);
+        if (k->moves) {
+            pv_sb_puts(b, ",\"moves\":");
+            pv_sb_u64(b, k->moves);
+        }
         pv_sb_puts(b, ",\"succ\":[");
         for (uint32_t j = 0; j < k->nsucc; j++) {
             if (j)
@@ -1124,6 +1128,15 @@ static int r_profile(reader *r, const json_t *j, pv_profile *p)
             goto done;
         k->flags = r_flags(json_object_get(v, "flags"), block_flag_names, 4);
         k->cycles = (float)json_number_value(json_object_get(v, "cycles"));
+        /* Absent in profiles from before the field: 0, every int_alu op takes a port. */
+        if ((rc = ju32(r, v, "moves", "blocks", i, &k->moves)))
+            goto done;
+        if (k->moves > k->ninsns) {
+            rc = pv_error_set(PV_ERR_FORMAT, "%s: $.blocks[%zu].moves: %u register moves in a block of %u "
+                              "instructions; expected at most its instruction count", r->source, i, k->moves,
+                              k->ninsns);
+            goto done;
+        }
         if (i && k->addr <= p->blocks[i - 1].addr) {
             rc = pv_error_set(PV_ERR_FORMAT, "%s: $.blocks[%zu].addr: expected blocks sorted by address, "
                               "0x%llx follows 0x%llx", r->source, i, (unsigned long long)k->addr,

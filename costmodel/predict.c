@@ -423,7 +423,7 @@ int pv_predict_ex(const pv_profile *p, const pv_machine *m, const pv_predict_opt
                 gs[g].insns += w * sb->ninsns;
                 /* The block bound with the machine's table (what the analyzer computes with
                  * it), whatever table the static profile was made with. */
-                gs[g].tp += w * pv_uarch_block_cycles(&u, &sb->mix, sb->ninsns);
+                gs[g].tp += w * pv_uarch_block_cycles_moves(&u, &sb->mix, sb->ninsns, sb->moves);
                 gs[g].cond += w * sb->mix.n[PV_MIX_BRANCH_COND];
                 gs[g].bytes += w * ((double)sb->mix.bytes_loaded + sb->mix.bytes_stored);
                 for (int c = 0; c < PV_MIX_NCLASSES; c++)
@@ -481,6 +481,7 @@ int pv_predict_ex(const pv_profile *p, const pv_machine *m, const pv_predict_opt
         }
         group *g = &gs[unclaimed(d, ob, rest_group)];
         double ni = rest_insns / scale;
+        /* Its moves are unknown (a dynamic mix has no move count): all its int_alu ops take a port. */
         g->tp += scale * pv_uarch_block_cycles(&u, &rest, (uint32_t)(ni > 4e9 ? 4e9 : ni));
         g->insns += rest_insns;
         g->cond += (double)rest.n[PV_MIX_BRANCH_COND] * scale;

@@ -60,6 +60,12 @@ enum {
     PV_INSN_STRING = 1 << 4,          /**< string instruction (movs/stos/lods/cmps/scas/ins/outs) */
     PV_INSN_MEM_TARGET = 1 << 5,      /**< indirect jump/call through a memory operand */
     PV_INSN_NOP = 1 << 6,             /**< nop, endbr, or another instruction without effect on data */
+    PV_INSN_MOVE_ELIM = 1 << 7,       /**< a register-to-register move the core eliminates at rename (mov r64,r64
+                                           or r32,r32 between two different general-purpose registers; movaps,
+                                           movapd, movups, movupd, movdqa, movdqu and their VEX forms between two
+                                           different xmm or ymm registers): an issue slot, no execution port, no
+                                           latency on Zen and on Intel since Ivy Bridge. Its class stays what it
+                                           was (int_alu, simd_*) */
 };
 
 /** One decoded instruction. Plain data; no pointers into the decoder except ext (static). */
@@ -185,6 +191,19 @@ const pv_uarch *pv_uarch_at(size_t i);
  * @return cycles (0 for an empty mix), or 0 when @p u is NULL.
  */
 float pv_uarch_block_cycles(const pv_uarch *u, const pv_mix *mix, uint32_t ninsns);
+
+/**
+ * pv_uarch_block_cycles() for code of which @p nmoves instructions are
+ * general-purpose register moves the core eliminates at rename
+ * (PV_INSN_MOVE_ELIM with class int_alu; pv_block.moves): they are counted
+ * in @p ninsns and in mix->n[PV_MIX_INT_ALU], take an issue slot (the issue
+ * bound keeps them) but no ALU port (the int_alu class's port-group bound
+ * leaves them out). @p nmoves above mix->n[PV_MIX_INT_ALU] counts as
+ * mix->n[PV_MIX_INT_ALU]; with @p nmoves 0 it is pv_uarch_block_cycles().
+ * The result is never below ninsns / issue_width.
+ * @return cycles (0 for an empty mix), or 0 when @p u is NULL.
+ */
+float pv_uarch_block_cycles_moves(const pv_uarch *u, const pv_mix *mix, uint32_t ninsns, uint32_t nmoves);
 
 /* ------------------------------------------------------------------ */
 /* Whole-binary analysis                                               */

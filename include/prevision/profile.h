@@ -114,6 +114,10 @@ typedef struct pv_block {
     pv_edge *succ;       /**< successors */
     pv_srcloc loc;       /**< source line of its first instruction with one */
     pv_mix mix;          /**< static mix */
+    uint32_t moves;      /**< general-purpose register moves among its instructions that the core eliminates
+                              at rename (PV_INSN_MOVE_ELIM, class int_alu): counted in ninsns and
+                              mix.n[PV_MIX_INT_ALU], they take no ALU port (pv_uarch_block_cycles_moves());
+                              0 in profiles written before the field existed */
 } pv_block;
 
 /** Loop flags. */

@@ -194,6 +194,71 @@ static void lea_nop_and_integer(void **state)
     assert_int_equal(in.nstores, 0);
 }
 
+/* Moves eliminated at rename (see move_eliminable() in analyzer/decode.c). */
+static void eliminable_moves(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t len, b[7];
+        const char *text; /* NULL: not checked */
+        int elim;
+    } cases[] = {
+        {3, {0x48, 0x89, 0xd8}, "mov rax, rbx", 1},
+        {2, {0x89, 0xd8}, "mov eax, ebx", 1},
+        {3, {0x4d, 0x89, 0xc8}, "mov r8, r9", 1},
+        {3, {0x0f, 0x28, 0xc1}, "movaps xmm0, xmm1", 1},
+        {4, {0xc5, 0xfd, 0x6f, 0xc1}, "vmovdqa ymm0, ymm1", 1},
+        {2, {0x88, 0xd8}, "mov al, bl", 0},
+        {3, {0x66, 0x89, 0xd8}, "mov ax, bx", 0},
+        {3, {0x0f, 0xb6, 0xc3}, "movzx eax, bl", 0},
+        {3, {0x48, 0x63, 0xc3}, "movsxd rax, ebx", 0},
+        {3, {0x48, 0x8b, 0x03}, "mov rax, qword ptr [rbx]", 0},
+        {3, {0x48, 0x89, 0x03}, "mov qword ptr [rbx], rax", 0},
+        {7, {0x48, 0xc7, 0xc0, 0x01, 0x00, 0x00, 0x00}, "mov rax, 1", 0},
+        {2, {0x89, 0xc0}, "mov eax, eax", 0},            /* zero-extends: not eliminated */
+        {3, {0x0f, 0x20, 0xc0}, "mov rax, cr0", 0},      /* not a general-purpose source */
+        {3, {0x0f, 0x28, 0x00}, NULL, 0},                /* movaps xmm0, [rax] */
+        {5, {0x66, 0x48, 0x0f, 0x6e, 0xc0}, NULL, 0},    /* movq xmm0, rax: between register files */
+        {6, {0x62, 0xf1, 0xfd, 0x48, 0x6f, 0xc1}, NULL, 0}, /* vmovdqa64 zmm0, zmm1 */
+        {3, {0x48, 0x01, 0xd8}, "add rax, rbx", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pv_insn in;
+        assert_int_equal(pv_decode_insn(dec, cases[i].b, cases[i].len, 0x1000, &in), PV_OK);
+        assert_int_equal(in.size, cases[i].len);
+        if (cases[i].text)
+            assert_string_equal(in.text, cases[i].text);
+        if (!!(in.flags & PV_INSN_MOVE_ELIM) != cases[i].elim)
+            fail_msg("%s: PV_INSN_MOVE_ELIM %s", in.text, cases[i].elim ? "expected" : "not expected");
+    }
+    /* The class stays: no new mix class. */
+    pv_insn in;
+    DECODE(in, 0x48, 0x89, 0xd8); /* mov rax, rbx */
+    assert_int_equal(in.cls, PV_MIX_INT_ALU);
+    DECODE(in, 0x0f, 0x28, 0xc1); /* movaps xmm0, xmm1 */
+    assert_int_equal(in.cls, PV_MIX_SIMD_FP_128);
+}
+
+/* AVX ops whose mnemonic starts with "vm" are vector ops, not VMX. */
+static void avx_vm_mnemonics(void **state)
+{
+    (void)state;
+    pv_insn in;
+    DECODE(in, 0xc5, 0xfc, 0x59, 0xc2); /* vmulps ymm0, ymm0, ymm2 */
+    assert_string_equal(in.text, "vmulps ymm0, ymm0, ymm2");
+    assert_int_equal(in.cls, PV_MIX_SIMD_FP_256);
+    DECODE(in, 0xc5, 0xfb, 0x59, 0xc1); /* vmulsd xmm0, xmm0, xmm1 */
+    assert_int_equal(in.cls, PV_MIX_FP_MUL);
+    DECODE(in, 0xc5, 0xfc, 0x5f, 0xc1); /* vmaxps ymm0, ymm0, ymm1 */
+    assert_int_equal(in.cls, PV_MIX_SIMD_FP_256);
+    DECODE(in, 0xc5, 0xfd, 0x6f, 0x03); /* vmovdqa ymm0, [rbx] */
+    assert_int_equal(in.cls, PV_INSN_NOCLASS);
+    assert_int_equal(in.nloads, 1);
+    assert_int_equal(in.bytes_loaded, 32);
+    DECODE(in, 0x0f, 0x01, 0xc1); /* vmcall */
+    assert_int_equal(in.cls, PV_MIX_OTHER);
+}
+
 static void control_flow(void **state)
 {
     (void)state;
@@ -289,6 +354,8 @@ int main(void)
         cmocka_unit_test(scalar_fp),
         cmocka_unit_test(strings_atomics_crypto),
         cmocka_unit_test(lea_nop_and_integer),
+        cmocka_unit_test(eliminable_moves),
+        cmocka_unit_test(avx_vm_mnemonics),
         cmocka_unit_test(control_flow),
         cmocka_unit_test(undecodable),
         cmocka_unit_test(text_off_is_empty),

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "prevision/analyzer.h"
+#include "analyzer/internal.h"
 
 static void find_and_host(void **state)
 {
@@ -52,11 +53,62 @@ static void block_bounds(void **state)
     assert_float_equal(pv_uarch_block_cycles(&mine, &m, 9), 9.0, 1e-5);
 }
 
+/* Moves eliminated at rename take an issue slot, no ALU port. */
+static void block_bounds_moves(void **state)
+{
+    (void)state;
+    const pv_uarch *z4 = pv_uarch_find("zen4");
+    pv_mix m = {0};
+    /* 8 moves + 8 adds: 16 int_alu ops on 4 ALUs are 4 cycles; without the
+     * moves 8 adds are 2, and 16 instructions issue in 16/6 cycles. */
+    m.n[PV_MIX_INT_ALU] = 16;
+    float all = pv_uarch_block_cycles(z4, &m, 16);
+    float elim = pv_uarch_block_cycles_moves(z4, &m, 16, 8);
+    assert_float_equal(all, 16 * z4->rthroughput[PV_MIX_INT_ALU], 1e-5);
+    assert_true(elim < all);
+    float issue = 16.0f / z4->issue_width;
+    float alu = 8 * z4->rthroughput[PV_MIX_INT_ALU];
+    assert_float_equal(elim, alu > issue ? alu : issue, 1e-5);
+    assert_float_equal(pv_uarch_block_cycles_moves(z4, &m, 16, 0), all, 1e-9);
+    /* All moves: the issue width is the bound, never below it. */
+    assert_float_equal(pv_uarch_block_cycles_moves(z4, &m, 16, 16), issue, 1e-5);
+    assert_true(pv_uarch_block_cycles_moves(z4, &m, 16, 16) >= 16.0f / z4->issue_width);
+    /* More moves than int_alu ops (a hand-made profile): no negative count. */
+    assert_float_equal(pv_uarch_block_cycles_moves(z4, &m, 16, 1000), issue, 1e-5);
+    /* Other bounds are untouched: 12 loads on 3 ports stay 4 cycles. */
+    m.n[PV_MIX_LOAD] = 12;
+    assert_float_equal(pv_uarch_block_cycles_moves(z4, &m, 16, 16), 4.0, 1e-5);
+    assert_float_equal(pv_uarch_block_cycles_moves(NULL, &m, 16, 8), 0.0, 1e-9);
+}
+
+/* Loop-carried chain add eax, ebx; mov ebx, eax: the eliminated move adds no latency. */
+static void move_has_no_latency(void **state)
+{
+    (void)state;
+    const pv_uarch *z4 = pv_uarch_find("zen4");
+    pv_decoder *d = NULL;
+    assert_int_equal(pv_decoder_new(&d, NULL), PV_OK);
+    static const uint8_t add[] = {0x01, 0xd8}, mov[] = {0x89, 0xc3}, lea[] = {0x8d, 0x18};
+    pv_insn in;
+    pva_dep dep[2];
+    assert_true(pva_decode(d, add, sizeof add, 0x1000, &in) && pva_dep_of(d, &in, z4, &dep[0]));
+    assert_true(pva_decode(d, mov, sizeof mov, 0x1002, &in) && pva_dep_of(d, &in, z4, &dep[1]));
+    assert_string_equal(in.text, "mov ebx, eax");
+    assert_true(in.flags & PV_INSN_MOVE_ELIM);
+    assert_float_equal(pva_recurrence(z4, dep, 2), z4->latency[PV_MIX_INT_ALU], 1e-5);
+    /* lea ebx, [rax] in its place is an ALU op: both latencies. */
+    assert_true(pva_decode(d, lea, sizeof lea, 0x1002, &in) && pva_dep_of(d, &in, z4, &dep[1]));
+    assert_float_equal(pva_recurrence(z4, dep, 2), 2 * z4->latency[PV_MIX_INT_ALU], 1e-5);
+    pv_decoder_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(find_and_host),
         cmocka_unit_test(block_bounds),
+        cmocka_unit_test(block_bounds_moves),
+        cmocka_unit_test(move_has_no_latency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

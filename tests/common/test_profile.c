@@ -51,7 +51,9 @@ static pv_profile *make_profile(void)
     p->blocks[0].succ[0] = (pv_edge){0x1000, PV_EDGE_TAKEN};
     p->blocks[0].succ[1] = (pv_edge){0x1020, PV_EDGE_NOT_TAKEN};
     p->blocks[0].mix.n[PV_MIX_LOAD] = 2;
+    p->blocks[0].mix.n[PV_MIX_INT_ALU] = 3;
     p->blocks[0].mix.bytes_loaded = 16;
+    p->blocks[0].moves = 2;
     p->blocks[1] = (pv_block){.addr = 0x1020, .size = 0x20, .ninsns = 4, .func = 0, .flags = PV_BLOCK_RET | PV_BLOCK_CALL,
                               .cycles = 1.0f / 3.0f, .loc = {1, 12}};
     p->blocks[2] = (pv_block){.addr = 0x2000, .size = 16, .ninsns = 1, .func = 1, .flags = PV_BLOCK_UNRESOLVED,
@@ -147,6 +149,7 @@ static void assert_profiles_equal(const pv_profile *a, const pv_profile *b)
         assert_int_equal(x->loc.file, y->loc.file);
         assert_int_equal(x->loc.line, y->loc.line);
         assert_memory_equal(&x->mix, &y->mix, sizeof(pv_mix));
+        assert_int_equal(x->moves, y->moves);
     }
     assert_int_equal(a->nloops, b->nloops);
     assert_string_equal(a->loops[0].trip_expr, b->loops[0].trip_expr);
@@ -339,6 +342,33 @@ static void rejects_bad_fields(void **state)
 }
 
 /* Optional per-block cache figures: rows of 6 + 2 per cache level, all or none. */
+/* blocks[].moves: written when not 0; a profile from before the field (no
+ * "moves") loads with 0; a count above the block's instructions is refused. */
+static void block_moves(void **state)
+{
+    (void)state;
+    pv_profile *p = make_profile(), *q = NULL;
+    char *text = NULL;
+    assert_int_equal(pv_profile_to_string(p, &text, 1), PV_OK);
+    assert_non_null(strstr(text, "\"cycles\":2.5,\"moves\":2,"));
+    assert_null(strstr(text + (strstr(text, "\"moves\":2,") - text) + 1, "\"moves\"")); /* only where not 0 */
+    /* Remove it: an old profile. */
+    char *at = strstr(text, ",\"moves\":2");
+    memmove(at, at + strlen(",\"moves\":2"), strlen(at + strlen(",\"moves\":2")) + 1);
+    int rc = pv_profile_parse(text, strlen(text), "old.json", &q);
+    if (rc)
+        fail_msg("%s", pv_error_last());
+    assert_int_equal(q->blocks[0].moves, 0);
+    assert_int_equal(q->blocks[0].ninsns, 5);
+    pv_profile_free(q);
+    free(text);
+    pv_profile_free(p);
+    expect_rejected("\"moves\":2", "\"moves\":6", PV_ERR_FORMAT,
+                    "$.blocks[0].moves: 6 register moves in a block of 5 instructions");
+    expect_rejected("\"moves\":2", "\"moves\":-1", PV_ERR_FORMAT, "$.blocks[0].moves");
+    expect_rejected("\"moves\":2", "\"moves\":1.5", PV_ERR_FORMAT, "$.blocks[0].moves");
+}
+
 static void block_cache_round_trip(void **state)
 {
     (void)state;
@@ -482,6 +512,7 @@ int main(void)
         cmocka_unit_test(intern_into_loaded_profile),
         cmocka_unit_test(non_utf8_names_survive),
         cmocka_unit_test(rejects_bad_fields),
+        cmocka_unit_test(block_moves),
         cmocka_unit_test(rejects_bad_json),
         cmocka_unit_test(block_cache_round_trip),
         cmocka_unit_test(inconsistent_model_is_not_written),
