@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "prevision/analyzer.h"
+#include "prevision/json.h"
 
 static uint8_t *img;
 static size_t img_len;
@@ -18,16 +19,11 @@ static size_t img_len;
 static int setup(void **state)
 {
     (void)state;
-    FILE *f = fopen(PV_SAMPLES_DIR "/matmul", "rb");
-    if (!f)
+    char *data = NULL;
+    if (pv_file_read(PV_SAMPLES_DIR "/matmul", &data, &img_len) != PV_OK)
         return -1;
-    fseek(f, 0, SEEK_END);
-    img_len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    img = malloc(img_len);
-    size_t got = fread(img, 1, img_len, f);
-    fclose(f);
-    return got == img_len ? 0 : -1;
+    img = (uint8_t *)data;
+    return 0;
 }
 
 static int teardown(void **state)
